@@ -1,0 +1,1 @@
+"""line: asyncio routing for streaming LLM responses in voice agents."""

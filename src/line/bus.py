@@ -1,0 +1,235 @@
+"""The bus: every message goes through it, so it is where interrupts take effect.
+
+``broadcast`` applies control events (interrupt, suspend, resume) synchronously, at the
+moment it accepts them, before any data is queued: a barge-in never waits behind chunks.
+Data goes into one bounded :class:`~line.inbox.Inbox` per route; a full inbox makes the
+publisher wait (backpressure), so a slow consumer slows its producer and nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from line.trace import TraceKind, Tracer
+
+if TYPE_CHECKING:
+    from line.bridge import Bridge
+    from line.routes import Route, RouteRun
+
+__all__ = ["Bus", "Message", "DEFAULT_QUEUE_SIZE"]
+
+DEFAULT_QUEUE_SIZE = 1024
+
+_message_ids = itertools.count(1)
+# Wall-clock time of monotonic zero, so ``Message.timestamp`` costs nothing at creation.
+_WALL_OFFSET = time.time() - time.monotonic()
+
+
+@dataclass(slots=True, eq=False)
+class Message:
+    """The envelope a stage receives: ``.event`` is the item, the rest says where it came from.
+
+    ``caused_by`` is the id of the message that led to this one (lineage); ``run`` the route
+    run that produced it (the bus uses it to cut an interrupted run's chunks).
+    Treat messages as read-only.
+    """
+
+    source: str = ""
+    event: Any = None
+    id: int = field(default_factory=lambda: next(_message_ids))
+    caused_by: int | None = None
+    run: RouteRun | None = None
+    created_ns: int = field(default_factory=time.monotonic_ns)
+
+    @property
+    def timestamp(self) -> float:
+        """Wall-clock creation time (seconds since the epoch)."""
+        return _WALL_OFFSET + self.created_ns / 1e9
+
+    @property
+    def run_id(self) -> int | None:
+        return self.run.id if self.run is not None else None
+
+    def __repr__(self) -> str:
+        caused = f" caused_by={self.caused_by}" if self.caused_by is not None else ""
+        return f"Message(#{self.id} from {self.source!r}{caused}: {self.event!r})"
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Who reacts to one event type: controls run at accept time, routes get the data."""
+
+    controls: list[Any]
+    routes: list[Route]
+
+
+class Bus:
+    """Connects bridges. ``max_queue_size`` bounds each route's inbox."""
+
+    def __init__(self, max_queue_size: int = DEFAULT_QUEUE_SIZE, tracer: Tracer | None = None) -> None:
+        if max_queue_size < 1:
+            raise ValueError(f"max_queue_size must be at least 1, got {max_queue_size}")
+        self.max_queue_size = max_queue_size
+        self.tracer = tracer if tracer is not None else Tracer()
+        self.bridges: dict[str, Bridge] = {}
+        self.routes: list[Route] = []
+        self._plans: dict[type, _Plan] = {}
+        self._started = False
+        self._closed = False
+        self._outstanding = 0
+        self._idle: asyncio.Event | None = None
+
+    # -- wiring --------------------------------------------------------------------------
+
+    def register_bridge(self, node_id: str, bridge: Bridge) -> None:
+        """Connect ``bridge`` (and every route it has or will have) to this bus."""
+        if node_id in self.bridges and self.bridges[node_id] is not bridge:
+            raise ValueError(f"a different bridge is already registered as {node_id!r}")
+        self.bridges[node_id] = bridge
+        bridge.set_bus(self)
+
+    def add_route(self, route: Route) -> None:
+        """Called by bridges; a route added after ``start()`` starts at once."""
+        if route in self.routes:
+            return
+        route.name = self._unique_route_name(route.name)
+        self.routes.append(route)
+        self._plans.clear()
+        route.attach(self)
+        if self._started:
+            route.start()
+
+    def _unique_route_name(self, name: str) -> str:
+        taken = {route.name for route in self.routes}
+        if name not in taken:
+            return name
+        for n in itertools.count(2):
+            candidate = f"{name}#{n}"
+            if candidate not in taken:
+                return candidate
+        raise AssertionError("unreachable")
+
+    async def start(self) -> None:
+        """Start every route's worker. Idempotent."""
+        if self._started:
+            return
+        self._started = True
+        for route in self.routes:
+            route.start()
+
+    async def cleanup(self) -> None:
+        """Cancel every run and worker and wait for them: nothing is left pending."""
+        self._closed = True
+        routes = list(self.routes)
+        for route in routes:
+            route.request_stop()
+        for route in routes:
+            await route.wait_stopped()
+        self._started = False
+
+    # -- publishing ----------------------------------------------------------------------
+
+    async def broadcast(self, message: Message) -> None:
+        """Accept ``message``: apply controls at once, then queue it for every matching route."""
+        event = message.event
+        if not isinstance(event, BaseModel):
+            raise TypeError(
+                f"bus.broadcast from {message.source!r}: message.event must be an event "
+                f"(a pydantic model such as line.events.AgentResponse), got {type(event).__name__}: "
+                f"{event!r:.80}"
+            )
+        if self._closed:
+            return
+        event_type = type(event)
+        plan = self._plans.get(event_type)
+        if plan is None:
+            plan = self._plan_for(event_type)
+        tracer = self.tracer
+        if tracer.enabled:
+            run = message.run
+            tracer.emit(
+                TraceKind.BUS_PUBLISH,
+                route=run.route.name if run is not None else None,
+                run_id=run.id if run is not None else None,
+                message_id=message.id,
+                caused_by=message.caused_by,
+                data={"source": message.source, "event_type": event_type.__name__, "event": event},
+            )
+        for control in plan.controls:
+            control(message)
+        for route in plan.routes:
+            await route.deliver(message)
+
+    async def publish(self, event: BaseModel, source: str = "", caused_by: int | None = None) -> Message:
+        """Wrap ``event`` in a :class:`Message` and broadcast it; returns the message."""
+        message = Message(source=source, event=event, caused_by=caused_by)
+        await self.broadcast(message)
+        return message
+
+    def _plan_for(self, event_type: type) -> _Plan:
+        controls: list[Any] = []
+        routes: list[Route] = []
+        for route in self.routes:
+            controls.extend(route.controls_for(event_type))
+            if route.triggered_by(event_type):
+                routes.append(route)
+        plan = _Plan(controls, routes)
+        self._plans[event_type] = plan
+        return plan
+
+    def purge_run(self, run: RouteRun) -> list[Message]:
+        """Remove every queued message produced by ``run`` from every inbox (interrupts use it)."""
+        purged: list[Message] = []
+        for route in self.routes:
+            removed = route.inbox.purge(lambda message: message.run is run)
+            if removed:
+                purged.extend(removed)
+                self._settled(len(removed))
+                if self.tracer.enabled:
+                    for message in removed:
+                        self.tracer.emit(
+                            TraceKind.BUS_DROP,
+                            route=route.name,
+                            run_id=run.id,
+                            message_id=message.id,
+                            caused_by=message.caused_by,
+                            data={"reason": "interrupted", "producer": run.route.name},
+                        )
+        return purged
+
+    # -- idleness (tests and the TUI wait on it instead of sleeping) ---------------------
+
+    def _queued(self) -> None:
+        self._outstanding += 1
+
+    def _settled(self, count: int = 1) -> None:
+        self._outstanding -= count
+        if self._outstanding <= 0:
+            self._outstanding = 0
+            if self._idle is not None:
+                self._idle.set()
+
+    @property
+    def idle(self) -> bool:
+        """True when no message is queued or being processed by any route."""
+        return self._outstanding == 0
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Wait until every queued message has been processed (runs, handlers, cascades)."""
+        async with asyncio.timeout(timeout):
+            while self._outstanding:
+                if self._idle is None:
+                    self._idle = asyncio.Event()
+                self._idle.clear()
+                await self._idle.wait()
+
+    def routes_of(self, bridges: Iterable[Bridge]) -> list[Route]:
+        wanted = set(map(id, bridges))
+        return [route for route in self.routes if id(route.bridge) in wanted]

@@ -1,0 +1,769 @@
+"""Routes: a trigger, a chain of stages, an optional broadcast, and how runs are interrupted.
+
+A route has one worker task that takes triggers from its bounded inbox in arrival order.
+By default runs never interleave and no trigger is dropped (``Policy.SERIAL``); with
+``Policy.LATEST`` a new trigger cancels the running one and supersedes queued ones.
+
+Each trigger starts a *run*. Stages are flat-maps executed in the run: every item a stage
+produces goes through the rest of the chain before the stage is asked for the next one, so
+one run's chunks reach every consumer in order, with no queue between stages.
+
+Interruption (``interrupt_on``) is applied by the bus when it *accepts* the interrupt event:
+the run is marked interrupted, its chunks still queued anywhere are purged, and its task is
+cancelled. The run closes every generator it opened (their ``finally`` runs) before the
+worker calls the handler, and the next run starts only after the handler returned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import itertools
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from line.bus import Message
+from line.callables import accepts_argument, call_maybe_async, callable_name, require_callable
+from line.events import AgentError, AgentResponse
+from line.inbox import Inbox
+from line.patterns import EventPattern
+from line.run_context import RunContext, enter_run_context, exit_run_context
+from line.trace import TraceKind, TraceRecord, Tracer
+
+if TYPE_CHECKING:
+    from line.bridge import Bridge
+    from line.bus import Bus
+
+__all__ = ["Policy", "RouteBuilder", "Route", "RouteRun", "RunStatus", "StageKind"]
+
+logger = logging.getLogger("line.routes")
+
+_run_ids = itertools.count(1)
+
+#: A run that produces items without ever awaiting still yields to the loop this often,
+#: so an interrupt can be accepted (bounded interrupt latency for tight loops).
+YIELD_EVERY = 64
+
+
+class Policy(StrEnum):
+    """How runs of one route relate to each other."""
+
+    SERIAL = "serial"
+    """Runs never interleave; triggers wait in arrival order; none is dropped (default)."""
+    LATEST = "latest"
+    """A new trigger cancels the running run and supersedes queued triggers (traced as drops)."""
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    INTERRUPTED = "interrupted"
+    FAILED = "failed"
+
+
+class StageKind(StrEnum):
+    MAP = "map"
+    FILTER = "filter"
+    STREAM = "stream"
+
+
+@dataclass(slots=True)
+class Stage:
+    kind: StageKind
+    fn: Callable[..., Any]
+    name: str
+
+
+@dataclass(slots=True)
+class InterruptSpec:
+    pattern: EventPattern
+    handler: Callable[..., Any] | None
+    filter_fn: Callable[[Message], Any] | None
+    handler_takes_message: bool
+
+
+class _Interrupted(Exception):
+    """Raised inside a run that keeps going after its interrupt (e.g. a stage swallowed the cancel)."""
+
+
+class RouteRun:
+    """One execution of a route for one trigger. Visible to stages via ``line.run_context``."""
+
+    __slots__ = (
+        "accepted_ns",
+        "awaiting",
+        "chunks_out",
+        "context",
+        "cut",
+        "error",
+        "error_stage",
+        "heard",
+        "id",
+        "interrupt_message",
+        "interrupt_spec",
+        "interrupted",
+        "landed",
+        "route",
+        "stage",
+        "started_ns",
+        "status",
+        "task",
+        "ticks",
+        "trigger",
+    )
+
+    def __init__(self, route: Route, trigger: Message) -> None:
+        self.id = next(_run_ids)
+        self.route = route
+        self.trigger = trigger
+        self.status = RunStatus.RUNNING
+        self.stage: int | None = None
+        self.awaiting = "not started"
+        self.interrupted = False
+        self.interrupt_message: Message | None = None
+        self.interrupt_spec: InterruptSpec | None = None
+        self.accepted_ns = 0
+        self.landed = False
+        self.chunks_out = 0
+        self.cut = 0
+        self.heard: list[tuple[int, str]] = []
+        self.ticks = 0
+        self.error: BaseException | None = None
+        self.error_stage: int | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.started_ns = time.monotonic_ns()
+        self.context: RunContext | None = None
+
+    @property
+    def heard_text(self) -> str:
+        """Text of the ``AgentResponse`` chunks this run published that were not cut."""
+        return "".join(text for _, text in self.heard)
+
+    def __repr__(self) -> str:
+        return f"RouteRun(#{self.id} {self.route.name} {self.status})"
+
+
+class Route:
+    """The runtime side of a route (``RouteBuilder`` is the chainable front)."""
+
+    def __init__(
+        self,
+        bridge: Bridge,
+        pattern: EventPattern,
+        filter_fn: Callable[[Message], Any] | None,
+        property_filters: dict[str, Any],
+    ) -> None:
+        self.bridge = bridge
+        self.pattern = pattern
+        self.name = f"{bridge.node_id}:{pattern.name.strip(chr(39))}"
+        self.filter_fn = filter_fn
+        self.property_filters = property_filters
+        self.stages: list[Stage] = []
+        self.broadcasts = False
+        self.broadcast_type: type[BaseModel] | None = None
+        self.interrupts: list[InterruptSpec] = []
+        self.suspend_patterns: list[EventPattern] = []
+        self.resume_patterns: list[EventPattern] = []
+        self.policy = Policy.SERIAL
+        self.suspended = False
+        self.active_run: RouteRun | None = None
+        self.bus: Bus | None = None
+        self.inbox: Inbox[Message] = Inbox(1)
+        self._worker: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    # -- wiring --------------------------------------------------------------------------
+
+    @property
+    def source(self) -> str:
+        return self.bridge.node_id
+
+    @property
+    def tracer(self) -> Tracer:
+        assert self.bus is not None
+        return self.bus.tracer
+
+    def attach(self, bus: Bus) -> None:
+        self.bus = bus
+        self.inbox = Inbox(bus.max_queue_size)
+
+    def changed(self) -> None:
+        """Controls changed after registration: the bus must recompute who reacts to what."""
+        if self.bus is not None:
+            self.bus._plans.clear()
+
+    def describe(self) -> dict[str, Any]:
+        """The route's shape, as carried by the ``route.defined`` trace record."""
+        return {
+            "bridge": self.bridge.node_id,
+            "trigger": self.pattern.name,
+            "policy": str(self.policy),
+            "stages": [f"{stage.kind}:{stage.name}" for stage in self.stages],
+            "broadcast": (self.broadcast_type.__name__ if self.broadcast_type else "any")
+            if self.broadcasts
+            else None,
+            "interrupt_on": [spec.pattern.name for spec in self.interrupts],
+            "suspend_on": [pattern.name for pattern in self.suspend_patterns],
+            "resume_on": [pattern.name for pattern in self.resume_patterns],
+        }
+
+    def start(self) -> None:
+        if self._worker is not None or self.bus is None:
+            return
+        self._stopping = False
+        self.tracer.emit_sticky(
+            TraceRecord(TraceKind.ROUTE_DEFINED, time.monotonic_ns(), route=self.name, data=self.describe())
+        )
+        self._worker = asyncio.get_running_loop().create_task(self._work(), name=f"route {self.name}")
+
+    def request_stop(self) -> None:
+        self._stopping = True
+        run = self.active_run
+        if run is not None and run.task is not None:
+            run.task.cancel()
+        if self._worker is not None:
+            self._worker.cancel()
+        for task in self._background:
+            task.cancel()
+
+    async def wait_stopped(self) -> None:
+        tasks = [t for t in (self._worker,) if t is not None] + list(self._background)
+        run = self.active_run
+        if run is not None and run.task is not None:
+            tasks.append(run.task)
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._worker = None
+        self._background.clear()
+        self.active_run = None
+        settled = self.inbox.clear()
+        if settled and self.bus is not None:
+            self.bus._settled(len(settled))
+
+    # -- matching (called by the bus) ----------------------------------------------------
+
+    def triggered_by(self, event_type: type) -> bool:
+        return self.pattern.matches(event_type)
+
+    def controls_for(self, event_type: type) -> list[Callable[[Message], None]]:
+        controls: list[Callable[[Message], None]] = []
+        for spec in self.interrupts:
+            if spec.pattern.matches(event_type):
+                controls.append(lambda message, spec=spec: self._interrupt_control(spec, message))
+        if any(p.matches(event_type) for p in self.suspend_patterns):
+            controls.append(lambda message: self._set_suspended(True, message))
+        if any(p.matches(event_type) for p in self.resume_patterns):
+            controls.append(lambda message: self._set_suspended(False, message))
+        return controls
+
+    def _accepts(self, message: Message) -> bool:
+        authorized = self.bridge.authorized_nodes
+        if authorized and message.source not in authorized:
+            return False
+        if message.run is not None and message.run.route is self:
+            return False  # a route never re-triggers itself with its own output
+        event = message.event
+        try:
+            for key, expected in self.property_filters.items():
+                value = getattr(event, key, _MISSING)
+                if value is _MISSING:
+                    return False
+                if callable(expected) and not isinstance(expected, type):
+                    if not expected(value):
+                        return False
+                elif value != expected:
+                    return False
+            if self.filter_fn is not None and not self.filter_fn(message):
+                return False
+        except Exception as exc:
+            self._report_error(exc, where="filter", stage=None, run=None, caused_by=message.id)
+            return False
+        return True
+
+    async def deliver(self, message: Message) -> None:
+        """Queue ``message`` as a trigger, waiting while the inbox is full (backpressure)."""
+        if not self._accepts(message):
+            return
+        bus = self.bus
+        assert bus is not None
+        tracer = bus.tracer
+        if self.suspended:
+            if tracer.enabled:
+                tracer.emit(TraceKind.BUS_DROP, route=self.name, message_id=message.id,
+                            caused_by=message.caused_by, data={"reason": "suspended"})
+            return
+        if self.policy is Policy.LATEST:
+            self._supersede(message)
+        bus._queued()
+        inbox = self.inbox
+        if not inbox.full():
+            inbox.put_nowait(message)
+            return
+        run = message.run
+        if run is not None:
+            run.awaiting = f"backpressure: inbox of {self.name} is full"
+        started = time.monotonic_ns()
+        try:
+            await inbox.put(message)
+        except BaseException:
+            bus._settled()
+            raise
+        if tracer.enabled:
+            tracer.emit(
+                TraceKind.BACKPRESSURE,
+                route=self.name,
+                run_id=run.id if run is not None else None,
+                message_id=message.id,
+                data={"who": run.route.name if run is not None else message.source,
+                      "waited_ns": time.monotonic_ns() - started},
+            )
+
+    # -- control (synchronous, at the moment the bus accepts the event) ------------------
+
+    def _interrupt_control(self, spec: InterruptSpec, message: Message) -> None:
+        if spec.filter_fn is not None:
+            try:
+                if not spec.filter_fn(message):
+                    return
+            except Exception as exc:
+                self._report_error(exc, where="interrupt filter", stage=None, run=self.active_run,
+                                   caused_by=message.id)
+                return
+        run = self.active_run
+        live = run is not None and not run.interrupted and run.status is RunStatus.RUNNING
+        tracer = self.tracer
+        if tracer.enabled:
+            tracer.emit(
+                TraceKind.INTERRUPT_ACCEPTED,
+                route=self.name,
+                run_id=run.id if live and run is not None else None,
+                message_id=message.id,
+                caused_by=message.caused_by,
+                data={"trigger": type(message.event).__name__, "idle": not live,
+                      "stage": run.stage if live and run is not None else None,
+                      "awaiting": run.awaiting if live and run is not None else None},
+            )
+        if live and run is not None:
+            self._interrupt(run, message, spec)
+
+    def _interrupt(self, run: RouteRun, message: Message | None, spec: InterruptSpec | None) -> None:
+        run.interrupted = True
+        run.interrupt_message = message
+        run.interrupt_spec = spec
+        run.accepted_ns = time.monotonic_ns()
+        assert self.bus is not None
+        purged = self.bus.purge_run(run)
+        if purged:
+            cut_ids = {m.id for m in purged}
+            run.heard = [(mid, text) for mid, text in run.heard if mid not in cut_ids]
+            run.cut += len(purged)
+        if run.task is not None and not run.task.done():
+            run.task.cancel()
+
+    def _supersede(self, message: Message) -> None:
+        run = self.active_run
+        if run is not None and not run.interrupted and run.status is RunStatus.RUNNING:
+            if self.tracer.enabled:
+                self.tracer.emit(TraceKind.INTERRUPT_ACCEPTED, route=self.name, run_id=run.id,
+                                 message_id=message.id,
+                                 data={"trigger": f"newer {type(message.event).__name__} (latest wins)",
+                                       "idle": False, "stage": run.stage, "awaiting": run.awaiting})
+            self._interrupt(run, message, None)
+        stale = self.inbox.purge(lambda queued: True)
+        if stale and self.bus is not None:
+            self.bus._settled(len(stale))
+            if self.tracer.enabled:
+                for queued in stale:
+                    self.tracer.emit(TraceKind.BUS_DROP, route=self.name, message_id=queued.id,
+                                     data={"reason": "superseded (latest wins)"})
+
+    def _set_suspended(self, suspended: bool, message: Message) -> None:
+        if self.suspended == suspended:
+            return
+        self.suspended = suspended
+        if self.tracer.enabled:
+            kind = TraceKind.SUSPENDED if suspended else TraceKind.RESUMED
+            self.tracer.emit(kind, route=self.name, message_id=message.id,
+                             data={"trigger": type(message.event).__name__})
+
+    # -- the worker ----------------------------------------------------------------------
+
+    @property
+    def _runs_in_task(self) -> bool:
+        return bool(self.interrupts) or self.policy is Policy.LATEST
+
+    async def _work(self) -> None:
+        bus = self.bus
+        assert bus is not None
+        inbox = self.inbox
+        tracer = bus.tracer
+        while True:
+            message = await inbox.get()
+            try:
+                if tracer.enabled:
+                    tracer.emit(TraceKind.BUS_DELIVER, route=self.name, run_id=message.run_id,
+                                message_id=message.id, caused_by=message.caused_by)
+                await self._execute(message)
+            finally:
+                bus._settled()
+
+    async def _execute(self, trigger: Message) -> None:
+        run = RouteRun(self, trigger)
+        run.context = RunContext(self.tracer, self.name, run.id, run)
+        self.active_run = run
+        tracer = self.tracer
+        if tracer.enabled:
+            tracer.emit(TraceKind.RUN_STARTED, route=self.name, run_id=run.id,
+                        message_id=trigger.id, caused_by=trigger.caused_by,
+                        data={"event_type": type(trigger.event).__name__})
+        if self._runs_in_task:
+            run.task = asyncio.get_running_loop().create_task(self._run(run), name=f"run {run.id} {self.name}")
+            await run.task
+        else:
+            await self._run(run)
+        self.active_run = None
+        await self._finish(run)
+
+    async def _run(self, run: RouteRun) -> None:
+        assert run.context is not None
+        token = enter_run_context(run.context)
+        try:
+            await self._feed(run, 0, run.trigger)
+            run.status = RunStatus.INTERRUPTED if run.interrupted else RunStatus.COMPLETED
+        except asyncio.CancelledError:
+            if not run.interrupted or self._stopping:
+                run.status = RunStatus.INTERRUPTED
+                raise
+            run.status = RunStatus.INTERRUPTED
+        except _Interrupted:
+            run.status = RunStatus.INTERRUPTED
+        except Exception as exc:
+            if run.interrupted:
+                run.status = RunStatus.INTERRUPTED
+            else:
+                run.status = RunStatus.FAILED
+                run.error = exc
+                run.error_stage = run.stage
+        finally:
+            run.context.run_cleanups()
+            exit_run_context(token)
+        if run.interrupted and self.tracer.enabled:
+            self._note_landed(run)
+            self.tracer.emit(TraceKind.INTERRUPT_CLOSED, route=self.name, run_id=run.id,
+                             data={"since_accepted_ns": time.monotonic_ns() - run.accepted_ns})
+
+    async def _finish(self, run: RouteRun) -> None:
+        tracer = self.tracer
+        if tracer.enabled:
+            tracer.emit(
+                TraceKind.RUN_FINISHED, route=self.name, run_id=run.id, message_id=run.trigger.id,
+                data={"status": str(run.status), "chunks_out": run.chunks_out, "cut": run.cut,
+                      "delivered": run.chunks_out - run.cut,
+                      "duration_ns": time.monotonic_ns() - run.started_ns},
+            )
+        if run.status is RunStatus.FAILED and run.error is not None:
+            await self._publish_error(run.error, where="stage", stage=run.error_stage, run=run)
+        elif run.status is RunStatus.INTERRUPTED:
+            await self._call_handler(run)
+
+    async def _call_handler(self, run: RouteRun) -> None:
+        spec = run.interrupt_spec
+        if spec is None or spec.handler is None:
+            return
+        tracer = self.tracer
+        if tracer.enabled:
+            tracer.emit(TraceKind.HANDLER_STARTED, route=self.name, run_id=run.id,
+                        data={"handler": callable_name(spec.handler)})
+        ok = True
+        try:
+            if spec.handler_takes_message:
+                await call_maybe_async(spec.handler, run.interrupt_message)
+            else:
+                await call_maybe_async(spec.handler)
+        except Exception as exc:
+            ok = False
+            await self._publish_error(exc, where="handler", stage=None, run=run,
+                                      label=callable_name(spec.handler))
+        if tracer.enabled:
+            tracer.emit(TraceKind.HANDLER_FINISHED, route=self.name, run_id=run.id,
+                        data={"ok": ok, "since_accepted_ns": time.monotonic_ns() - run.accepted_ns})
+
+    # -- executing stages ----------------------------------------------------------------
+
+    def _note_landed(self, run: RouteRun) -> None:
+        if run.landed:
+            return
+        run.landed = True
+        if self.tracer.enabled:
+            self.tracer.emit(
+                TraceKind.INTERRUPT_LANDED, route=self.name, run_id=run.id, stage=run.stage,
+                data={"awaiting": run.awaiting,
+                      "stage_name": self.stages[run.stage].name
+                      if run.stage is not None and run.stage < len(self.stages) else "broadcast",
+                      "since_accepted_ns": time.monotonic_ns() - run.accepted_ns},
+            )
+
+    async def _feed(self, run: RouteRun, index: int, message: Message) -> None:
+        """Push one item into stage ``index`` and everything it produces down the chain."""
+        stages = self.stages
+        if index == len(stages):
+            await self._sink(run, message)
+            return
+        stage = stages[index]
+        tracer = self.tracer
+        if tracer.enabled:
+            tracer.emit(TraceKind.STAGE_IN, route=self.name, run_id=run.id, stage=index,
+                        message_id=message.id, caused_by=message.caused_by)
+        run.stage = index
+        run.awaiting = stage.name
+        result = stage.fn(message)
+        kind = stage.kind
+        if kind is StageKind.STREAM:
+            await self._stream(run, index, message, result, nested=False)
+            return
+        if inspect.isawaitable(result):
+            result = await result
+        if kind is StageKind.FILTER:
+            if result:
+                if tracer.enabled:
+                    tracer.emit(TraceKind.STAGE_OUT, route=self.name, run_id=run.id, stage=index,
+                                message_id=message.id, caused_by=message.caused_by)
+                await self._feed(run, index + 1, message)
+            elif tracer.enabled:
+                tracer.emit(TraceKind.STAGE_FILTERED, route=self.name, run_id=run.id, stage=index,
+                            message_id=message.id)
+            return
+        if result is None:
+            if tracer.enabled:
+                tracer.emit(TraceKind.STAGE_FILTERED, route=self.name, run_id=run.id, stage=index,
+                            message_id=message.id)
+            return
+        await self._emit(run, index, message, result)
+
+    async def _stream(self, run: RouteRun, index: int, message: Message, result: Any, nested: bool) -> None:
+        """Flat-map a stage result, deciding by what it *is* (so partials and lambdas work)."""
+        if hasattr(result, "__aiter__"):
+            iterator = result.__aiter__()
+            try:
+                async for item in iterator:
+                    if item is not None:
+                        await self._emit(run, index, message, item)
+                    run.stage = index
+                    run.awaiting = self.stages[index].name
+                    run.ticks += 1
+                    if not run.ticks % YIELD_EVERY:
+                        await asyncio.sleep(0)
+            finally:
+                if run.interrupted:
+                    self._note_landed(run)
+                aclose = getattr(iterator, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+            return
+        if isinstance(result, str | bytes | BaseModel | dict):
+            await self._emit(run, index, message, result)
+            return
+        if isinstance(result, Iterable):
+            try:
+                for item in result:
+                    if item is not None:
+                        await self._emit(run, index, message, item)
+                    run.stage = index
+                    run.ticks += 1
+                    if not run.ticks % YIELD_EVERY:
+                        await asyncio.sleep(0)
+            finally:
+                if run.interrupted:
+                    self._note_landed(run)
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            return
+        if inspect.isawaitable(result) and not nested:
+            await self._stream(run, index, message, await result, nested=True)
+            return
+        if result is None:
+            if self.tracer.enabled:
+                self.tracer.emit(TraceKind.STAGE_FILTERED, route=self.name, run_id=run.id, stage=index,
+                                 message_id=message.id)
+            return
+        await self._emit(run, index, message, result)
+
+    async def _emit(self, run: RouteRun, index: int, parent: Message, item: Any) -> None:
+        out = Message(self.bridge.node_id, item, caused_by=parent.id, run=run)
+        tracer = self.tracer
+        if tracer.enabled:
+            tracer.emit(TraceKind.STAGE_OUT, route=self.name, run_id=run.id, stage=index,
+                        message_id=out.id, caused_by=parent.id)
+        await self._feed(run, index + 1, out)
+
+    async def _sink(self, run: RouteRun, message: Message) -> None:
+        if run.interrupted:
+            raise _Interrupted
+        if not self.broadcasts:
+            return
+        event = message.event
+        wanted = self.broadcast_type
+        if wanted is not None and not isinstance(event, wanted):
+            try:
+                if isinstance(event, dict):
+                    event = wanted.model_validate(event)
+                elif isinstance(event, BaseModel):
+                    event = wanted.model_validate(event.model_dump())
+                else:
+                    event = wanted.model_validate(event)
+            except ValidationError as exc:
+                await self._publish_error(
+                    TypeError(f"broadcast(event_type={wanted.__name__}) got {type(message.event).__name__} "
+                              f"{message.event!r:.120} that does not fit it: {exc.errors()[0]['msg']}"),
+                    where="broadcast", stage=len(self.stages), run=run,
+                )
+                return
+            message = Message(message.source, event, caused_by=message.caused_by, run=run)
+        elif not isinstance(event, BaseModel):
+            stage = self.stages[-1].name if self.stages else "trigger"
+            await self._publish_error(
+                TypeError(f"broadcast got {type(event).__name__} {event!r:.120} from stage {stage!r}; "
+                          f"only events (pydantic models such as AgentResponse) can be broadcast"),
+                where="broadcast", stage=len(self.stages), run=run,
+            )
+            return
+        run.chunks_out += 1
+        if type(event) is AgentResponse or isinstance(event, AgentResponse):
+            run.heard.append((message.id, event.content))
+        run.awaiting = "bus"
+        assert self.bus is not None
+        await self.bus.broadcast(message)
+
+    # -- errors --------------------------------------------------------------------------
+
+    def _error_event(self, exc: BaseException, where: str, stage: int | None, label: str | None) -> AgentError:
+        if label is None:
+            label = (self.stages[stage].name if stage is not None and stage < len(self.stages)
+                     else where)
+        return AgentError(
+            error=f"{type(exc).__name__} in {where} {label!r} of route {self.name}: {exc}",
+            code=where,
+            error_type=type(exc).__name__,
+            route=self.name,
+            stage=label,
+        )
+
+    async def _publish_error(self, exc: BaseException, where: str, stage: int | None, run: RouteRun | None,
+                             label: str | None = None) -> None:
+        event = self._error_event(exc, where, stage, label)
+        self._trace_error(exc, event, where, stage, run)
+        logger.error("%s", event.error, exc_info=exc)
+        assert self.bus is not None
+        await self.bus.broadcast(Message(self.source, event, caused_by=run.trigger.id if run else None))
+
+    def _trace_error(self, exc: BaseException, event: AgentError, where: str, stage: int | None,
+                     run: RouteRun | None) -> None:
+        if self.tracer.enabled:
+            self.tracer.emit(TraceKind.ERROR, route=self.name, run_id=run.id if run else None, stage=stage,
+                             data={"where": where, "stage_name": event.stage, "exc_type": type(exc).__name__,
+                                   "message": str(exc)})
+
+    def _report_error(self, exc: BaseException, where: str, stage: int | None, run: RouteRun | None,
+                      caused_by: int | None) -> None:
+        """Report an error raised in synchronous control code (filters) without blocking it."""
+        if self._stopping or self.bus is None:
+            return
+        event = self._error_event(exc, where, stage, callable_name(self.filter_fn) if where == "filter"
+                                  else where)
+        self._trace_error(exc, event, where, stage, run)
+        logger.error("%s", event.error, exc_info=exc)
+        task = asyncio.get_running_loop().create_task(
+            self.bus.broadcast(Message(self.source, event, caused_by=caused_by)))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+
+_MISSING = object()
+
+
+class RouteBuilder:
+    """Chainable definition of a route, as in ``bridge.on(E).stream(f).broadcast()``."""
+
+    def __init__(self, route: Route) -> None:
+        self.route = route
+
+    def _add(self, kind: StageKind, fn: Any) -> RouteBuilder:
+        require_callable(fn, f"{self.route.name}: {kind}()")
+        if self.route.broadcasts:
+            raise ValueError(f"{self.route.name}: cannot add a {kind} stage after broadcast()")
+        self.route.stages.append(Stage(kind, fn, callable_name(fn)))
+        return self
+
+    def map(self, fn: Callable[[Message], Any]) -> RouteBuilder:
+        """One item in, one out (``None`` drops it). ``fn`` may be sync or async."""
+        return self._add(StageKind.MAP, fn)
+
+    def filter(self, fn: Callable[[Message], Any]) -> RouteBuilder:
+        """Keep the item when ``fn(message)`` is truthy. ``fn`` may be sync or async."""
+        return self._add(StageKind.FILTER, fn)
+
+    def stream(self, fn: Callable[[Message], Any]) -> RouteBuilder:
+        """One item in, any number out: generators, async generators, iterables, awaitables."""
+        return self._add(StageKind.STREAM, fn)
+
+    def broadcast(self, event_type: type[BaseModel] | None = None) -> RouteBuilder:
+        """Publish every item that reaches the end of the chain (optionally coerced to ``event_type``)."""
+        if event_type is not None and not (isinstance(event_type, type) and issubclass(event_type, BaseModel)):
+            raise TypeError(f"{self.route.name}: broadcast(event_type=...) needs an event class, "
+                            f"got {event_type!r}")
+        self.route.broadcasts = True
+        self.route.broadcast_type = event_type
+        return self
+
+    def interrupt_on(
+        self,
+        event: Any,
+        handler: Callable[..., Any] | None = None,
+        filter_fn: Callable[[Message], Any] | None = None,
+    ) -> RouteBuilder:
+        """Cancel the running run when ``event`` is accepted by the bus; then call ``handler``."""
+        pattern = EventPattern(event, where=f"{self.route.name}: interrupt_on()")
+        if handler is not None:
+            require_callable(handler, f"{self.route.name}: interrupt_on(handler=...)")
+        if filter_fn is not None:
+            require_callable(filter_fn, f"{self.route.name}: interrupt_on(filter_fn=...)")
+        takes_message = accepts_argument(handler) if handler is not None else False
+        self.route.interrupts.append(InterruptSpec(pattern, handler, filter_fn, takes_message))
+        self.route.changed()
+        return self
+
+    def suspend_on(self, event: Any) -> RouteBuilder:
+        """While suspended, triggers are dropped (and traced as ``bus.drop`` "suspended")."""
+        self.route.suspend_patterns.append(EventPattern(event, where=f"{self.route.name}: suspend_on()"))
+        self.route.changed()
+        return self
+
+    def resume_on(self, event: Any) -> RouteBuilder:
+        self.route.resume_patterns.append(EventPattern(event, where=f"{self.route.name}: resume_on()"))
+        self.route.changed()
+        return self
+
+    def with_policy(self, policy: Policy | str) -> RouteBuilder:
+        """Choose how runs of this route relate (see :class:`Policy`)."""
+        self.route.policy = Policy(policy)
+        return self
+
+    def latest_wins(self) -> RouteBuilder:
+        return self.with_policy(Policy.LATEST)
+
+    def on(self, event: Any, **kwargs: Any) -> RouteBuilder:
+        """Start another route on the same bridge (Line 0.1.x chaining)."""
+        return self.route.bridge.on(event, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"RouteBuilder({self.route.name}: {self.route.describe()})"

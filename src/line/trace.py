@@ -1,0 +1,365 @@
+"""Structured trace of everything the router does, for debuggers and CI assertions.
+
+The router calls :meth:`Tracer.emit` only behind an ``if tracer.enabled`` check, so with no
+observer attached no record object is built and no string is formatted.
+
+Observers come in two forms:
+
+* ``tracer.attach(callback)``: the callback receives lists of records, called from the event
+  loop at most once per loop iteration (records are batched). Keep it cheap: it runs on the loop.
+* ``tracer.subscribe()``: an async iterator over records with a bounded buffer, for consumers
+  that may be slow (writers, UIs). It never slows the pipeline: when it falls behind, the oldest
+  records are dropped and an ``observer.overflow`` record saying how many is delivered first.
+
+Both forms are bounded; every drop is counted on the observer (``dropped``) and reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from contextvars import Token
+from enum import StrEnum
+from typing import Any
+
+from line.run_context import RunContext, current_run_context, enter_run_context, exit_run_context
+
+__all__ = [
+    "TraceKind",
+    "TraceRecord",
+    "Tracer",
+    "TraceObserver",
+    "TraceSubscription",
+    "report_buffer",
+    "current_tracer",
+]
+
+logger = logging.getLogger("line.trace")
+
+DEFAULT_OBSERVER_BUFFER = 100_000
+
+
+class TraceKind(StrEnum):
+    """What a record says happened. The ``data`` keys each kind carries are listed here."""
+
+    ROUTE_DEFINED = "route.defined"
+    """data: trigger, policy, stages (list of names), interrupt_on (list), suspend_on, resume_on,
+    bridge, broadcast (event type name or None)."""
+    BUS_PUBLISH = "bus.publish"
+    """message_id, caused_by, run_id (run that produced it, if any); data: source, event_type, event."""
+    BUS_DELIVER = "bus.deliver"
+    """A message reached a route (route, message_id)."""
+    BUS_DROP = "bus.drop"
+    """A message was not delivered: data: reason ("interrupted" for a chunk of an interrupted
+    run still queued, "suspended", "validation"), route, message_id."""
+    RUN_STARTED = "run.started"
+    """route, run_id, message_id (the trigger)."""
+    RUN_FINISHED = "run.finished"
+    """route, run_id; data: status (completed|interrupted|failed), chunks_out."""
+    STAGE_IN = "stage.in"
+    """route, run_id, stage (index), message_id of the item entering the stage."""
+    STAGE_OUT = "stage.out"
+    """route, run_id, stage, message_id of the item the stage produced (if published), caused_by."""
+    STAGE_FILTERED = "stage.filtered"
+    """route, run_id, stage; an item was dropped by a filter stage or a ``None`` result."""
+    BUFFER = "buffer"
+    """data: name, contents, age_ns (age of the oldest byte, 0 when empty)."""
+    INTERRUPT_ACCEPTED = "interrupt.accepted"
+    """route, run_id (None if the route was idle), message_id of the interrupt event; data: trigger."""
+    INTERRUPT_LANDED = "interrupt.landed"
+    """route, run_id, stage where the cancellation landed; data: awaiting (what it waited on)."""
+    INTERRUPT_CLOSED = "interrupt.generators_closed"
+    """route, run_id; every generator of the run has been closed (its ``finally`` ran)."""
+    HANDLER_STARTED = "interrupt.handler_started"
+    HANDLER_FINISHED = "interrupt.handler_finished"
+    """route, run_id; data: ok (bool)."""
+    ERROR = "error"
+    """route, run_id, stage; data: where (stage|handler|filter|broadcast|observer), exc_type, message."""
+    BACKPRESSURE = "backpressure"
+    """route; data: who, waited_ns. A producer waited for room in a full queue."""
+    SUSPENDED = "route.suspended"
+    RESUMED = "route.resumed"
+    OBSERVER_OVERFLOW = "observer.overflow"
+    """data: dropped (since the last report), total_dropped."""
+
+
+@dataclass(slots=True)
+class TraceRecord:
+    """One fact, stamped with ``time.monotonic_ns()`` and the lineage of the message involved."""
+
+    kind: TraceKind
+    t_ns: int
+    route: str | None = None
+    run_id: int | None = None
+    stage: int | None = None
+    message_id: int | None = None
+    caused_by: int | None = None
+    data: dict[str, Any] | None = field(default=None)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Read a ``data`` field without caring whether ``data`` is set."""
+        data = self.data
+        if data is None:
+            return default
+        return data.get(key, default)
+
+
+class _Observer:
+    """Shared bookkeeping of both observer forms: a bounded buffer and a drop counter."""
+
+    def __init__(self, max_buffer: int) -> None:
+        if max_buffer < 1:
+            raise ValueError(f"max_buffer must be at least 1, got {max_buffer}")
+        self.max_buffer = max_buffer
+        self.pending: deque[TraceRecord] = deque()
+        self.dropped = 0
+        self._unreported = 0
+
+    def push(self, record: TraceRecord) -> None:
+        pending = self.pending
+        if len(pending) >= self.max_buffer:
+            pending.popleft()
+            self.dropped += 1
+            self._unreported += 1
+        pending.append(record)
+
+    def take(self) -> list[TraceRecord]:
+        batch = list(self.pending)
+        self.pending.clear()
+        if self._unreported:
+            overflow = TraceRecord(
+                TraceKind.OBSERVER_OVERFLOW,
+                time.monotonic_ns(),
+                data={"dropped": self._unreported, "total_dropped": self.dropped},
+            )
+            self._unreported = 0
+            batch.insert(0, overflow)
+        return batch
+
+
+class TraceObserver(_Observer):
+    """A callback observer; ``callback`` receives batches (lists) of records."""
+
+    def __init__(self, callback: Callable[[list[TraceRecord]], object], max_buffer: int) -> None:
+        super().__init__(max_buffer)
+        self.callback = callback
+        self.errors = 0
+
+
+class TraceSubscription(_Observer):
+    """Async iterator over records; see the module docstring. Close it with ``close()``."""
+
+    def __init__(self, tracer: Tracer, max_buffer: int) -> None:
+        super().__init__(max_buffer)
+        self._tracer = tracer
+        self._wakeup: asyncio.Event | None = None
+        self._closed = False
+
+    def push(self, record: TraceRecord) -> None:
+        _Observer.push(self, record)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.is_set():
+            wakeup.set()
+
+    def close(self) -> None:
+        """Stop receiving; a pending ``__anext__``/``batches`` wait ends."""
+        if not self._closed:
+            self._closed = True
+            self._tracer.detach(self)
+            if self._wakeup is not None:
+                self._wakeup.set()
+
+    async def next_batch(self) -> list[TraceRecord]:
+        """Wait until records are available and take them all (with an overflow record first
+        if any were dropped). Returns ``[]`` once closed and drained."""
+        while not self.pending and not self._unreported:
+            if self._closed:
+                return []
+            if self._wakeup is None:
+                self._wakeup = asyncio.Event()
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        return self.take()
+
+    def __aiter__(self) -> AsyncIterator[TraceRecord]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[TraceRecord]:
+        while True:
+            batch = await self.next_batch()
+            if not batch:
+                return
+            for record in batch:
+                yield record
+
+    async def __aenter__(self) -> TraceSubscription:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Tracer:
+    """Fans trace records out to observers. One per :class:`~line.bus.Bus` (``bus.tracer``)."""
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._callbacks: list[TraceObserver] = []
+        self._subscriptions: list[TraceSubscription] = []
+        self._sticky: list[TraceRecord] = []
+        self._flush_scheduled = False
+
+    # -- observers -----------------------------------------------------------------------
+
+    def attach(
+        self,
+        callback: Callable[[list[TraceRecord]], object],
+        *,
+        max_buffer: int = DEFAULT_OBSERVER_BUFFER,
+    ) -> TraceObserver:
+        """Call ``callback(batch)`` with each batch of records; returns a handle for ``detach``.
+
+        Route definitions emitted before the attach are delivered first, so a late observer
+        still knows every route.
+        """
+        observer = TraceObserver(callback, max_buffer)
+        for record in self._sticky:
+            observer.push(record)
+        self._callbacks.append(observer)
+        self._update_enabled()
+        if observer.pending:
+            self._schedule_flush()
+        return observer
+
+    def subscribe(self, *, max_buffer: int = DEFAULT_OBSERVER_BUFFER) -> TraceSubscription:
+        """An async iterator of records with a bounded buffer (drops oldest, counted)."""
+        subscription = TraceSubscription(self, max_buffer)
+        for record in self._sticky:
+            subscription.push(record)
+        self._subscriptions.append(subscription)
+        self._update_enabled()
+        return subscription
+
+    def detach(self, observer: TraceObserver | TraceSubscription) -> None:
+        """Stop delivering to ``observer``; records still pending for a callback are flushed."""
+        if isinstance(observer, TraceObserver):
+            if observer in self._callbacks:
+                self._deliver(observer)
+                self._callbacks.remove(observer)
+        elif observer in self._subscriptions:
+            self._subscriptions.remove(observer)
+            observer.close()
+        self._update_enabled()
+
+    def _update_enabled(self) -> None:
+        self.enabled = bool(self._callbacks or self._subscriptions)
+
+    # -- emitting ------------------------------------------------------------------------
+
+    def emit(
+        self,
+        kind: TraceKind,
+        route: str | None = None,
+        run_id: int | None = None,
+        stage: int | None = None,
+        message_id: int | None = None,
+        caused_by: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """Build one record and hand it to every observer. Call only when ``enabled``."""
+        self.emit_record(
+            TraceRecord(kind, time.monotonic_ns(), route, run_id, stage, message_id, caused_by, data)
+        )
+
+    def emit_sticky(self, record: TraceRecord) -> None:
+        """Remember a definition record (replayed to every later observer) and emit it now if
+        anyone is observing. Called whether or not the tracer is enabled."""
+        self._sticky.append(record)
+        if self.enabled:
+            self._fan_out(record)
+
+    def emit_record(self, record: TraceRecord) -> None:
+        if record.kind is TraceKind.ROUTE_DEFINED:
+            self._sticky.append(record)
+        self._fan_out(record)
+
+    def _fan_out(self, record: TraceRecord) -> None:
+        for subscription in self._subscriptions:
+            subscription.push(record)
+        if self._callbacks:
+            for observer in self._callbacks:
+                observer.push(record)
+            if not self._flush_scheduled:
+                self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        self._flush_scheduled = True
+        loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Deliver pending records to callback observers now (the loop does it on its own)."""
+        self._flush_scheduled = False
+        for observer in list(self._callbacks):
+            self._deliver(observer)
+
+    def _deliver(self, observer: TraceObserver) -> None:
+        if not observer.pending and not observer._unreported:
+            return
+        batch = observer.take()
+        try:
+            observer.callback(batch)
+        except Exception:  # an observer must never break the pipeline, but is never silent
+            observer.errors += 1
+            logger.exception("trace observer %r raised; records of this batch are lost to it",
+                             observer.callback)
+
+
+# -- ambient context: which route run is executing (see line.run_context) ----------------
+
+
+def current_tracer() -> Tracer | None:
+    """The tracer of the route run executing in this task, if any."""
+    context = current_run_context()
+    return context.tracer if context is not None else None
+
+
+def set_trace_context(tracer: Tracer, route: str | None, run_id: int | None) -> Token[RunContext | None]:
+    """Mark the current task as running ``route``/``run_id`` (the router does this; tests may)."""
+    return enter_run_context(RunContext(tracer, route, run_id))
+
+
+def reset_trace_context(token: Token[RunContext | None]) -> None:
+    exit_run_context(token)
+
+
+def report_buffer(name: str, contents: str, oldest_ns: int | None = None) -> None:
+    """Report a buffer's current contents from inside a route stage.
+
+    Call it whenever the buffer changes (``""`` when flushed); ``oldest_ns`` is the
+    ``time.monotonic_ns()`` at which the oldest byte still in the buffer arrived. Costs one
+    context-variable lookup when nothing observes the trace. Outside a route run it does nothing.
+    """
+    context = current_run_context()
+    if context is None or not context.tracer.enabled:
+        return
+    age = 0 if not contents or oldest_ns is None else time.monotonic_ns() - oldest_ns
+    context.tracer.emit(
+        TraceKind.BUFFER,
+        route=context.route,
+        run_id=context.run_id,
+        data={"name": name, "contents": contents, "age_ns": age},
+    )
+
+
+def records_of(records: Sequence[TraceRecord], kind: TraceKind) -> list[TraceRecord]:
+    """Records of one kind, in order (handy in tests and tools)."""
+    return [record for record in records if record.kind is kind]
