@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from line.bridge import Bridge
     from line.routes import Route, RouteRun
 
-__all__ = ["Bus", "Message", "DEFAULT_QUEUE_SIZE"]
+__all__ = ["DEFAULT_QUEUE_SIZE", "Bus", "Message"]
 
 DEFAULT_QUEUE_SIZE = 1024
 
@@ -104,7 +104,9 @@ class Bus:
         self._plans.clear()
         route.attach(self)
         if self._started:
-            route.start()
+            # The builder chain (`.stream(...).broadcast()`) is completed right after `on()`
+            # returns; start on the next loop turn so the route is traced with its stages.
+            asyncio.get_running_loop().call_soon(route.start)
 
     def _unique_route_name(self, name: str) -> str:
         taken = {route.name for route in self.routes}
@@ -221,14 +223,16 @@ class Bus:
         """True when no message is queued or being processed by any route."""
         return self._outstanding == 0
 
-    async def wait_idle(self, timeout: float | None = None) -> None:
-        """Wait until every queued message has been processed (runs, handlers, cascades)."""
-        async with asyncio.timeout(timeout):
-            while self._outstanding:
-                if self._idle is None:
-                    self._idle = asyncio.Event()
-                self._idle.clear()
-                await self._idle.wait()
+    async def wait_idle(self) -> None:
+        """Wait until every queued message has been processed (runs, handlers, cascades).
+
+        Wrap it in ``asyncio.timeout`` to bound the wait.
+        """
+        while self._outstanding:
+            if self._idle is None:
+                self._idle = asyncio.Event()
+            self._idle.clear()
+            await self._idle.wait()
 
     def routes_of(self, bridges: Iterable[Bridge]) -> list[Route]:
         wanted = set(map(id, bridges))

@@ -13,9 +13,9 @@ def callable_name(fn: Any) -> str:
     if isinstance(fn, functools.partial):
         return f"partial({callable_name(fn.func)})"
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-    if name is None:
+    if not isinstance(name, str):
         return type(fn).__name__
-    return name.replace(".<locals>", "")
+    return name.rpartition("<locals>.")[2]  # `outer.<locals>.inner` reads better as `inner`
 
 
 def require_callable(fn: Any, where: str) -> Callable[..., Any]:

@@ -15,24 +15,24 @@ from typing import Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "Event",
-    "AgentResponse",
-    "AgentGenerationComplete",
     "AgentError",
+    "AgentGenerationComplete",
+    "AgentHandoff",
+    "AgentResponse",
+    "AgentSpeechSent",
     "AgentStartedSpeaking",
     "AgentStoppedSpeaking",
-    "AgentSpeechSent",
+    "EndCall",
+    "Event",
+    "EventsRegistry",
+    "LogMetric",
+    "ToolCall",
+    "ToolResult",
+    "TransferCall",
     "UserStartedSpeaking",
     "UserStoppedSpeaking",
     "UserTranscriptionReceived",
     "UserUnknownInputReceived",
-    "ToolCall",
-    "ToolResult",
-    "EndCall",
-    "TransferCall",
-    "AgentHandoff",
-    "LogMetric",
-    "EventsRegistry",
     "event_type_named",
 ]
 
@@ -159,6 +159,8 @@ class ToolResult(Event):
     def result_str(self) -> str | None:
         if self.result is None:
             return None
+        if isinstance(self.result, str):
+            return self.result
         try:
             return json.dumps(self.result)
         except (TypeError, ValueError):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import inspect
 import itertools
 import logging
@@ -35,13 +36,13 @@ from line.events import AgentError, AgentResponse
 from line.inbox import Inbox
 from line.patterns import EventPattern
 from line.run_context import RunContext, enter_run_context, exit_run_context
-from line.trace import TraceKind, TraceRecord, Tracer
+from line.trace import TraceKind, Tracer, TraceRecord
 
 if TYPE_CHECKING:
     from line.bridge import Bridge
     from line.bus import Bus
 
-__all__ = ["Policy", "RouteBuilder", "Route", "RouteRun", "RunStatus", "StageKind"]
+__all__ = ["Policy", "Route", "RouteBuilder", "RouteRun", "RunStatus", "StageKind"]
 
 logger = logging.getLogger("line.routes")
 
@@ -258,7 +259,7 @@ class Route:
         controls: list[Callable[[Message], None]] = []
         for spec in self.interrupts:
             if spec.pattern.matches(event_type):
-                controls.append(lambda message, spec=spec: self._interrupt_control(spec, message))
+                controls.append(functools.partial(self._interrupt_control, spec))
         if any(p.matches(event_type) for p in self.suspend_patterns):
             controls.append(lambda message: self._set_suspended(True, message))
         if any(p.matches(event_type) for p in self.resume_patterns):

@@ -21,8 +21,8 @@ import logging
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
 from contextvars import Token
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -30,12 +30,12 @@ from line.run_context import RunContext, current_run_context, enter_run_context,
 
 __all__ = [
     "TraceKind",
-    "TraceRecord",
-    "Tracer",
     "TraceObserver",
+    "TraceRecord",
     "TraceSubscription",
-    "report_buffer",
+    "Tracer",
     "current_tracer",
+    "report_buffer",
 ]
 
 logger = logging.getLogger("line.trace")

@@ -1,0 +1,33 @@
+"""The base of every node: an id, and the bridge that connects it to the bus."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from line.bridge import Bridge
+    from line.bus import Message
+
+_numbers = itertools.count(1)
+
+
+class Node:
+    """Something with an ``id`` that a :class:`~line.bridge.Bridge` connects to the bus."""
+
+    def __init__(self, node_id: str | None = None) -> None:
+        self.id = node_id or f"{type(self).__name__}-{next(_numbers)}"
+        self._bridge: Bridge | None = None
+
+    @property
+    def bridge(self) -> Bridge | None:
+        return self._bridge
+
+    async def send(self, event: Any, caused_by: int | None = None) -> Message:
+        """Publish ``event`` from this node (its bridge must be on a bus)."""
+        if self._bridge is None:
+            raise RuntimeError(f"{self.id}: send() needs a Bridge(node) registered on a bus")
+        return await self._bridge.send(event, caused_by=caused_by)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id!r})"

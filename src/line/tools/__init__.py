@@ -1,0 +1,1 @@
+"""Tool definitions agents commonly need."""
