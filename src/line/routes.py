@@ -643,7 +643,14 @@ class Route:
             run.heard.append((message.id, event.content))
         run.awaiting = "bus"
         assert self.bus is not None
-        await self.bus.broadcast(message)
+        try:
+            await self.bus.broadcast(message)
+        except BaseException:
+            if run.interrupted:  # cancelled while waiting for room: this chunk was cut too
+                run.cut += 1
+                if run.heard and run.heard[-1][0] == message.id:
+                    run.heard.pop()
+            raise
 
     # -- errors --------------------------------------------------------------------------
 
