@@ -125,6 +125,10 @@ class Bus:
         self._started = True
         for route in self.routes:
             route.start()
+        # Let every worker reach its inbox before anyone publishes: from then on routes wake
+        # in publish order, so a transcription is added to the context before the
+        # UserStoppedSpeaking published after it starts a reply.
+        await asyncio.sleep(0)
 
     async def cleanup(self) -> None:
         """Cancel every run and worker and wait for them: nothing is left pending."""

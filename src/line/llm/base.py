@@ -12,6 +12,7 @@ A stream created inside a route run registers its ``cancel`` with
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from line.llm.errors import LLMError
 
 __all__ = ["LLMChunk", "LLMClient", "LLMStream", "LLMToolCall", "LLMUsage"]
+
+logger = logging.getLogger("line.llm")
 
 
 @dataclass(slots=True, frozen=True)
@@ -267,7 +270,10 @@ class LLMStream:
         if self._released:
             return
         self._released = True
-        await self._release()
+        try:
+            await self._release()
+        except Exception:
+            logger.warning("closing %r failed", self, exc_info=True)
 
     def _set_idle(self) -> None:
         self._waiter = None
@@ -285,10 +291,7 @@ class LLMStream:
         self.cancel()
         close_task = self._close_task
         if close_task is not None:
-            if not close_task.done():
-                await asyncio.shield(close_task)
-            elif not close_task.cancelled() and close_task.exception() is not None:
-                pass  # already logged by nobody; the release error is not the caller's concern
+            await asyncio.shield(close_task)
         elif self._waiter is None:
             await self._release_once()
 

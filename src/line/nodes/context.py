@@ -64,8 +64,10 @@ def format_events_for_llm(events: Iterable[Any], system_prompt: str = "") -> lis
             if not text:
                 continue
             last = messages[-1] if messages else None
-            if last is not None and last["role"] == "assistant" and "tool_calls" not in last:
-                last["content"] += text
+            if last is not None and last["role"] == "assistant":
+                # Text said around a tool call joins that message: chat APIs require the tool
+                # results to follow the assistant message that made the calls.
+                last["content"] = (last["content"] or "") + text
             else:
                 messages.append({"role": "assistant", "content": text})
         elif isinstance(event, ToolCall):
