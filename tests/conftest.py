@@ -6,10 +6,20 @@ import asyncio
 import gc
 from collections.abc import AsyncIterator
 
+import inspect
+
 import pytest
 
 
-@pytest.fixture(autouse=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Async tests get the leak check; sync tests that run their own loop check themselves."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is not None and inspect.iscoroutinefunction(function):
+            item.add_marker(pytest.mark.usefixtures("no_leaks"))
+
+
+@pytest.fixture
 async def no_leaks() -> AsyncIterator[None]:
     """Fail a test that leaves tasks pending or async generators unclosed on its loop."""
     loop = asyncio.get_running_loop()

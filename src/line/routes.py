@@ -428,7 +428,18 @@ class Route:
                         data={"event_type": type(trigger.event).__name__})
         if self._runs_in_task:
             run.task = asyncio.get_running_loop().create_task(self._run(run), name=f"run {run.id} {self.name}")
-            await run.task
+            try:
+                await run.task
+            except asyncio.CancelledError:
+                worker = asyncio.current_task()
+                if self._stopping or (worker is not None and worker.cancelling()) or not run.interrupted:
+                    raise
+                # Interrupted before its first step: nothing ran, nothing to close.
+                run.status = RunStatus.INTERRUPTED
+                if self.tracer.enabled:
+                    self._note_landed(run)
+                    self.tracer.emit(TraceKind.INTERRUPT_CLOSED, route=self.name, run_id=run.id,
+                                     data={"since_accepted_ns": time.monotonic_ns() - run.accepted_ns})
         else:
             await self._run(run)
         self.active_run = None

@@ -185,10 +185,10 @@ class LLMStream:
         except BaseException as exc:
             from line.llm.errors import LLMError, as_llm_error
 
-            error = exc if isinstance(exc, LLMError) else as_llm_error(exc) if isinstance(exc, Exception) else None
-            if error is None:
+            if not isinstance(exc, Exception):  # KeyboardInterrupt, SystemExit, GeneratorExit
                 self._mark_cancelled()
                 raise
+            error = exc if isinstance(exc, LLMError) else as_llm_error(exc)
             error.chunks_before = self.chunks_delivered
             self.error = error
             self._set_idle()
@@ -329,5 +329,6 @@ class LLMClient(Protocol):
     the stream is first iterated, so a stream that is never iterated leaves nothing behind.
     """
 
-    def generate_stream(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None) -> LLMStream:
-        ...
+    def generate_stream(
+        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+    ) -> LLMStream: ...

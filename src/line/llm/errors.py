@@ -168,7 +168,9 @@ def classify_openai_error(
         # httpx2 read/protocol error only escapes while a body is being read.
         if mid_stream or isinstance(exc, httpx2.RemoteProtocolError | httpx2.ReadError):
             cause = exc.__cause__ or exc
-            return make("stream_dropped", f"stream dropped mid-response{where}: {redact(str(cause), secrets)}")
+            return make(
+                "stream_dropped", f"stream dropped mid-response{where}: {redact(str(cause), secrets)}"
+            )
         cause = exc.__cause__ or exc
         return make("connection", f"could not connect{where}: {redact(str(cause), secrets)}")
     if isinstance(exc, openai.APIError):

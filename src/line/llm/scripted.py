@@ -14,7 +14,7 @@ import json
 import random
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from line.llm.base import LLMChunk, LLMStream, LLMToolCall, LLMUsage
@@ -165,7 +165,9 @@ class ScriptedLLM:
         rule = next((r for r in self.rules if r.matches(user_text)), None)
         tool_calls: tuple[LLMToolCall, ...] = ()
         if tool_results:
-            template = rule.after_tool if rule is not None and rule.after_tool is not None else DEFAULT_AFTER_TOOL
+            template = (
+                rule.after_tool if rule is not None and rule.after_tool is not None else DEFAULT_AFTER_TOOL
+            )
             reply = template.replace("{result}", "; ".join(tool_results))
         elif rule is not None and (rule.reply is not None or rule.tool_calls):
             reply = rule.reply or ""
@@ -264,5 +266,7 @@ class ScriptedStream(LLMStream):
         last = self._position == total
         if position < len(plan.tokens):
             finish = "stop" if last else None
-            return LLMChunk(text=plan.tokens[position], finish_reason=finish, usage=plan.usage if last else None)
+            return LLMChunk(
+                text=plan.tokens[position], finish_reason=finish, usage=plan.usage if last else None
+            )
         return LLMChunk(tool_calls=plan.tool_calls, finish_reason="tool_calls", usage=plan.usage)
