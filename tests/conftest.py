@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from collections.abc import AsyncIterator
-
 import inspect
+from collections.abc import AsyncIterator
 
 import pytest
 

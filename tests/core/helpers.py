@@ -43,9 +43,11 @@ class Consumer:
         return [m.event.content for m in self.received]
 
 
-async def wait_for(predicate: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
-    """Wait until ``predicate()`` holds, yielding to the loop; fail clearly on timeout."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0)
-    assert predicate(), what
+async def wait_for(predicate: Callable[[], bool], what: str, limit: float = 5.0) -> None:
+    """Wait until ``predicate()`` holds, re-checking after every loop turn; fail clearly after ``limit``."""
+    try:
+        async with asyncio.timeout(limit):
+            while not predicate():  # noqa: ASYNC110 - the condition has no event to wait on
+                await asyncio.sleep(0)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for: {what}") from None

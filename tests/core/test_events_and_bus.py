@@ -57,7 +57,7 @@ def test_on_with_a_non_event_raises_type_error_naming_it(bad: object) -> None:
 
 async def test_broadcast_rejects_non_event_with_source_in_message() -> None:
     bus = Bus()
-    with pytest.raises(TypeError, match="from 'llm'.*got dict"):
+    with pytest.raises(TypeError, match=r"from 'llm'.*got dict"):
         await bus.broadcast(Message(source="llm", event={"content": "x"}))
 
 

@@ -229,7 +229,7 @@ async def test_interrupt_does_not_wait_behind_queued_data() -> None:
         finally:
             cancelled_at.append(len(consumer.received))
 
-    bus, consumer, bridge = setup(generate, queue=2, gate=gate)
+    bus, consumer, _ = setup(generate, queue=2, gate=gate)
     await bus.start()
     await bus.publish(UserStoppedSpeaking(), source="user")
     await wait_for(lambda: bus.routes[0].inbox.full(), "consumer inbox full")

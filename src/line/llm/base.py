@@ -332,3 +332,20 @@ class LLMClient(Protocol):
     def generate_stream(
         self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
     ) -> LLMStream: ...
+
+
+def as_messages(conversation: Any) -> list[dict[str, Any]]:
+    """Chat messages from a list of messages or from anything with ``format_for_llm()``.
+
+    The spec passes its ``ConversationContext`` straight to ``generate_stream(context)``;
+    both forms are accepted so its code runs unchanged.
+    """
+    format_for_llm = getattr(conversation, "format_for_llm", None)
+    if callable(format_for_llm):
+        conversation = format_for_llm()
+    if not isinstance(conversation, list | tuple):
+        raise TypeError(
+            "generate_stream(messages): expected a list of chat messages or a ConversationContext, "
+            f"got {type(conversation).__name__}"
+        )
+    return [dict(message) for message in conversation]

@@ -12,7 +12,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from line.llm.base import LLMChunk, LLMStream, LLMToolCall, LLMUsage
+from line.llm.base import LLMChunk, LLMStream, LLMToolCall, LLMUsage, as_messages
 from line.llm.errors import LLMError, classify_openai_error, redact
 
 if TYPE_CHECKING:
@@ -65,8 +65,9 @@ class OpenAIClient:
         return self._client
 
     def generate_stream(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+        self, messages: list[dict[str, Any]] | Any, tools: list[dict[str, Any]] | None = None
     ) -> OpenAIStream:
+        messages = as_messages(messages)
         """A stream for this request. Nothing is sent until it is first iterated."""
         return OpenAIStream(self, messages, tools)
 

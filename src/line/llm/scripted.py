@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from line.llm.base import LLMChunk, LLMStream, LLMToolCall, LLMUsage
+from line.llm.base import LLMChunk, LLMStream, LLMToolCall, LLMUsage, as_messages
 from line.llm.errors import LLMError
 
 __all__ = ["DEFAULT_REPLIES", "ScriptRule", "ScriptedLLM", "ScriptedStream", "tokenize"]
@@ -141,9 +141,10 @@ class ScriptedLLM:
         self._tool_call_counter = 0
 
     def generate_stream(
-        self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None
+        self, messages: list[dict[str, Any]] | Any, tools: list[dict[str, Any]] | None = None
     ) -> ScriptedStream:
-        self.requests.append([dict(m) for m in messages])
+        messages = as_messages(messages)
+        self.requests.append(messages)
         self.tools_seen.append(list(tools) if tools is not None else None)
         index = len(self.requests) - 1
         stream = ScriptedStream(self, self._plan(messages, index), index)
