@@ -85,6 +85,9 @@ class Bus:
         self._closed = False
         self._outstanding = 0
         self._idle: asyncio.Event | None = None
+        self._paused = False
+        self._steps = 0
+        self._pause_waiters: list[asyncio.Future[None]] = []
 
     # -- wiring --------------------------------------------------------------------------
 
@@ -153,6 +156,8 @@ class Bus:
             )
         if self._closed:
             return
+        if self._paused and message.run is not None:
+            await self._wait_unpaused(message)
         event_type = type(event)
         plan = self._plans.get(event_type)
         if plan is None:
@@ -178,6 +183,63 @@ class Bus:
         message = Message(source=source, event=event, caused_by=caused_by)
         await self.broadcast(message)
         return message
+
+    # -- pause / single-step (debugging) ------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Hold every chunk produced by a route run at the bus until ``resume``/``step``.
+
+        Events from outside runs (the caller's speech) still flow, so interrupts work while
+        paused: a held chunk of an interrupted run is never delivered.
+        """
+        if not self._paused:
+            self._paused = True
+            self._steps = 0
+            if self.tracer.enabled:
+                self.tracer.emit(TraceKind.PIPELINE_PAUSED)
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            if self.tracer.enabled:
+                self.tracer.emit(TraceKind.PIPELINE_RESUMED)
+            waiters, self._pause_waiters = self._pause_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def step(self) -> bool:
+        """While paused, let exactly one held (or the next) chunk through. False if not paused."""
+        if not self._paused:
+            return False
+        while self._pause_waiters:
+            waiter = self._pause_waiters.pop(0)
+            if not waiter.done():
+                waiter.set_result(None)
+                return True
+        self._steps += 1
+        return True
+
+    async def _wait_unpaused(self, message: Message) -> None:
+        if message.run is not None:
+            message.run.awaiting = "pipeline paused"
+        if self._steps:
+            self._steps -= 1
+        else:
+            waiter = asyncio.get_running_loop().create_future()
+            self._pause_waiters.append(waiter)
+            try:
+                await waiter
+            finally:
+                if waiter in self._pause_waiters:
+                    self._pause_waiters.remove(waiter)
+        if self._paused and self.tracer.enabled:
+            self.tracer.emit(TraceKind.PIPELINE_STEP, message_id=message.id, caused_by=message.caused_by,
+                             run_id=message.run_id)
 
     def _plan_for(self, event_type: type) -> _Plan:
         controls: list[Any] = []

@@ -20,6 +20,8 @@ from typing import Any
 from line.bridge import Bridge
 from line.bus import DEFAULT_QUEUE_SIZE, Bus
 from line.events import AgentResponse, AgentSpeechSent, EndCall, UserTranscriptionReceived
+from line.llm.base import LLMClient
+from line.llm.scripted import ScriptedLLM
 from line.nodes.reasoning import ReasoningNode
 from line.trace import Tracer
 from line.user import UserEndpoint
@@ -34,7 +36,11 @@ class VoiceAgentSystem:
         *,
         tracer: Tracer | None = None,
         max_queue_size: int = DEFAULT_QUEUE_SIZE,
+        llm: LLMClient | None = None,
     ) -> None:
+        #: The LLM client the harness chose (``line-tui --base-url/--model`` or the embedded
+        #: scripted LLM); agents use ``system.llm`` so one module runs against either.
+        self.llm: LLMClient = llm if llm is not None else ScriptedLLM()
         self.bus = bus if bus is not None else Bus(max_queue_size=max_queue_size, tracer=tracer)
         self.nodes: list[Any] = []
         self.bridges: list[Bridge] = []
@@ -43,6 +49,7 @@ class VoiceAgentSystem:
         self.call_ended: EndCall | None = None
         self._shutdown: asyncio.Event | None = None
         self._started = False
+        self._started_event: asyncio.Event | None = None
         self.user = UserEndpoint(self)
         self._add_bridge(self.user.bridge)
 
@@ -52,6 +59,16 @@ class VoiceAgentSystem:
 
     def _add_bridge(self, bridge: Bridge) -> None:
         if bridge not in self.bridges:
+            taken = {other.node_id for other in self.bridges}
+            if bridge.node_id in taken and bridge.bus is None:
+                base, number = bridge.node_id, 2
+                while f"{base}-{number}" in taken:
+                    number += 1
+                bridge.node_id = f"{base}-{number}"
+                for route in bridge.routes:
+                    route.name = bridge.node_id + route.name[len(base):]
+                if bridge.node is not None and getattr(bridge.node, "id", None) == base:
+                    bridge.node.id = bridge.node_id
             self.bridges.append(bridge)
             self.bus.register_bridge(bridge.node_id, bridge)
 
@@ -83,6 +100,20 @@ class VoiceAgentSystem:
             ):
                 bridge.on(UserTranscriptionReceived).map(node.add_event)
         await self.bus.start()
+        self._started_flag().set()
+
+    def _started_flag(self) -> asyncio.Event:
+        if self._started_event is None:
+            self._started_event = asyncio.Event()
+        return self._started_event
+
+    @property
+    def started(self) -> bool:
+        return self._started
+
+    async def wait_started(self) -> None:
+        """Return once ``start()`` has run (a harness waits on this while the agent sets up)."""
+        await self._started_flag().wait()
 
     async def send_initial_message(self, text: str) -> None:
         """The agent speaks first (e.g. a greeting); it becomes the first agent turn."""

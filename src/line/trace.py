@@ -83,6 +83,11 @@ class TraceKind(StrEnum):
     """route; data: who, waited_ns. A producer waited for room in a full queue."""
     SUSPENDED = "route.suspended"
     RESUMED = "route.resumed"
+    PIPELINE_PAUSED = "pipeline.paused"
+    """Chunks produced by runs wait at the bus until resumed or stepped (a debugger feature)."""
+    PIPELINE_RESUMED = "pipeline.resumed"
+    PIPELINE_STEP = "pipeline.step"
+    """One waiting chunk was let through while paused; message_id says which."""
     OBSERVER_OVERFLOW = "observer.overflow"
     """data: dropped (since the last report), total_dropped."""
 

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from line.bridge import Bridge
     from line.bus import Message
 
-_numbers = itertools.count(1)
-
 
 class Node:
     """Something with an ``id`` that a :class:`~line.bridge.Bridge` connects to the bus."""
 
     def __init__(self, node_id: str | None = None) -> None:
-        self.id = node_id or f"{type(self).__name__}-{next(_numbers)}"
+        # The class name reads well in traces; VoiceAgentSystem numbers duplicates (`ChatNode-2`).
+        self.id = node_id or type(self).__name__
         self._bridge: Bridge | None = None
 
     @property
