@@ -26,7 +26,7 @@ ABBREVIATIONS = frozenset({
     "dec", "ave", "blvd", "rd", "corp", "vol", "ph.d", "cf",
 })
 _TERMINATORS = ".!?"
-_CLOSERS = "\"')]}’”»"
+_CLOSERS = "\"')]}\u2019\u201d\u00bb"  # incl. typographic closing quotes
 
 
 def _ends_sentence(text: str, end: int) -> bool:
@@ -43,7 +43,7 @@ def _ends_sentence(text: str, end: int) -> bool:
     start = i
     while start > 0 and not text[start - 1].isspace():
         start -= 1
-    word = text[start:i].lstrip("\"'([{“‘«").lower()
+    word = text[start:i].lstrip("\"'([{\u201c\u2018\u00ab").lower()
     if not word:
         return True
     if word in ABBREVIATIONS:
