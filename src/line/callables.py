@@ -12,6 +12,9 @@ def callable_name(fn: Any) -> str:
     """A short readable name for traces and errors: ``ChatNode.generate``, ``partial(clean)``."""
     if isinstance(fn, functools.partial):
         return f"partial({callable_name(fn.func)})"
+    if inspect.ismethod(fn):  # the instance's class, not the base class that defined it
+        owner = fn.__self__ if inspect.isclass(fn.__self__) else type(fn.__self__)
+        return f"{owner.__name__}.{fn.__func__.__name__}"
     name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
     if not isinstance(name, str):
         return type(fn).__name__

@@ -21,7 +21,7 @@ __all__ = ["ABBREVIATIONS", "SentenceBuffer", "buffer_sentences"]
 
 ABBREVIATIONS = frozenset({
     "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "inc", "ltd", "co",
-    "no", "a.m", "p.m", "u.s", "u.k", "approx", "dept", "est", "fig", "gen", "gov", "mt", "rev", "sgt",
+    "a.m", "p.m", "u.s", "u.k", "approx", "dept", "est", "fig", "gen", "gov", "mt", "rev", "sgt",
     "capt", "col", "lt", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov",
     "dec", "ave", "blvd", "rd", "corp", "vol", "ph.d", "cf",
 })

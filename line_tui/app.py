@@ -1,0 +1,252 @@
+"""The line-tui App: layout, key bindings and the 30 fps refresh. The work lives elsewhere:
+``AgentSession`` runs the agent, ``DebuggerState`` folds the trace, widgets render it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Footer, Header, Input
+
+from line.llm import LLMClient
+from line.trace import TraceRecord
+from line_tui.loader import AgentEntry, AgentLoadError, load_agent
+from line_tui.model import DebuggerState
+from line_tui.scenarios import DEFAULT_SCENARIO, SCENARIOS
+from line_tui.session import AgentSession
+from line_tui.widgets.buffers_panel import BuffersPanel
+from line_tui.widgets.conversation_panel import ConversationPanel
+from line_tui.widgets.error_screen import ErrorScreen
+from line_tui.widgets.event_log_panel import EventLogPanel
+from line_tui.widgets.help_screen import HelpScreen
+from line_tui.widgets.interruptions_panel import InterruptionsPanel
+from line_tui.widgets.metrics_panel import MetricsPanel
+from line_tui.widgets.routes_panel import RoutesPanel
+from line_tui.widgets.scenario_picker import ScenarioPicker
+from line_tui.widgets.speech_input import SpeechInput
+
+REFRESH_HZ = 30
+
+
+@dataclass
+class DebuggerOptions:
+    target: str | None = None  # scenario name, agent file or module
+    entry: AgentEntry | None = None  # an agent given directly (VoiceAgentApp.run)
+    llm_factory: Callable[[], LLMClient] | None = None
+    record_path: str | None = None
+    replay_records: list[TraceRecord] | None = None
+    replay_errors: list[str] = field(default_factory=list)
+    secrets: tuple[str, ...] = ()
+
+
+class LineDebugger(App[None]):
+    TITLE = "line-tui"
+    CSS = """
+    #columns { height: 1fr; }
+    #left { width: 4fr; }
+    #middle { width: 4fr; }
+    #right { width: 6fr; }
+    .panel { border: round $primary-darken-2; height: auto; }
+    #conversation-box { height: 1fr; }
+    #log-box { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("f1", "help", "help"),
+        Binding("f2", "toggle_speaking", "speak w/o text"),
+        Binding("f3", "toggle_pause", "pause"),
+        Binding("f4", "step", "step"),
+        Binding("f5", "pick_scenario", "scenario"),
+        Binding("f6", "cycle_filter", "log filter"),
+        Binding("f7", "select(-1)", "prev", show=False),
+        Binding("f8", "select(1)", "next", show=False),
+        Binding("f9", "new_call", "new call"),
+        Binding("ctrl+l", "clear", "clear"),
+        Binding("ctrl+q", "quit", "quit", priority=True),
+    ]
+
+    def __init__(self, options: DebuggerOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.state = DebuggerState()
+        self.session: AgentSession | None = None
+        self.entry: AgentEntry | None = options.entry
+        self.selected: int | None = None
+        self._drawn_version = -1
+        self._origin_ns = time.monotonic_ns()
+        self._recorder: object | None = None
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="columns"):
+            with VerticalScroll(id="left"):
+                yield _boxed(RoutesPanel(id="routes"), "routes")
+                yield _boxed(BuffersPanel(id="buffers"), "buffers")
+                yield _boxed(InterruptionsPanel(id="interruptions"), "interruptions")
+            with VerticalScroll(id="middle"):
+                yield _boxed(ConversationPanel(id="conversation"), "conversation as heard", "conversation-box")
+            with VerticalScroll(id="right"):
+                yield _boxed(MetricsPanel(id="metrics"), "metrics")
+                yield _boxed(EventLogPanel(id="log"), "bus events", "log-box")
+        yield SpeechInput()
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        screen = self.screen  # the main screen; modal screens pushed later must not hide the panels
+        self.routes_panel = screen.query_one(RoutesPanel)
+        self.buffers_panel = screen.query_one(BuffersPanel)
+        self.interruptions_panel = screen.query_one(InterruptionsPanel)
+        self.conversation_panel = screen.query_one(ConversationPanel)
+        self.metrics_panel = screen.query_one(MetricsPanel)
+        self.log_panel = screen.query_one(EventLogPanel)
+        self.set_interval(1 / REFRESH_HZ, self.redraw)
+        self.query_one(SpeechInput).focus()
+        if self.options.replay_records is not None:
+            self.sub_title = "replay (read-only)"
+            self.query_one(SpeechInput).disabled = True
+            self.state.feed(self.options.replay_records)
+            self.redraw()
+            if self.options.replay_errors:
+                self.push_screen(ErrorScreen("some lines of the recording could not be read",
+                                             "\n".join(self.options.replay_errors)))
+            return
+        await self.start_call()
+
+    # -- calls -------------------------------------------------------------------------------
+
+    async def start_call(self) -> None:
+        """(Re)load the agent and start a fresh call with a fresh view."""
+        await self.end_call()
+        self.state = DebuggerState()
+        self.selected = None
+        self._origin_ns = time.monotonic_ns()
+        self.redraw(force=True)
+        if self.entry is None:
+            try:
+                self.entry = load_agent(self.options.target or DEFAULT_SCENARIO)
+            except AgentLoadError as exc:
+                self.sub_title = "agent failed to load"
+                self.push_screen(ErrorScreen(exc.message, exc.details))
+                return
+        assert self.options.llm_factory is not None
+        session = AgentSession(self.entry, self.options.llm_factory())
+        self.session = session
+        self.sub_title = f"{self.entry.name} — {self.entry.doc}"
+        if self.options.record_path:
+            from line.recording import TraceRecorder
+
+            self._recorder = TraceRecorder(self.options.record_path, session.system.tracer,
+                                           secrets=self.options.secrets)
+        await session.start(self.state.feed)
+        if session.error:
+            self.push_screen(ErrorScreen(session.error, session.error_details))
+
+    async def end_call(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            await session.stop()
+        recorder, self._recorder = self._recorder, None
+        if recorder is not None:
+            recorder.close()  # type: ignore[attr-defined]
+
+    async def on_unmount(self) -> None:
+        await self.end_call()
+
+    # -- drawing -----------------------------------------------------------------------------
+
+    def redraw(self, force: bool = False) -> None:
+        """At most REFRESH_HZ times a second, and only when the trace brought something new."""
+        state = self.state
+        if state.version == self._drawn_version and not force and not state.buffers.buffers:
+            return
+        self._drawn_version = state.version
+        self.routes_panel.show(state)
+        self.buffers_panel.show(state)
+        self.interruptions_panel.show(state)
+        self.conversation_panel.show(state)
+        self.metrics_panel.show(state)
+        self.log_panel.show(state, self.selected, self._origin_ns)
+
+    # -- the caller --------------------------------------------------------------------------
+
+    async def on_speech_input_started_typing(self, _: SpeechInput.StartedTyping) -> None:
+        if self.session is not None:
+            await self.session.typing_started()
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.input.value = ""
+        if self.session is not None:
+            await self.session.submit(event.value)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    async def action_toggle_speaking(self) -> None:
+        if self.session is not None:
+            await self.session.toggle_speaking()
+
+    def action_toggle_pause(self) -> None:
+        if self.session is not None:
+            paused = self.session.toggle_pause()
+            self.notify("pipeline paused: F4 steps one chunk, F3 resumes" if paused else "pipeline resumed")
+
+    def action_step(self) -> None:
+        if self.session is not None and not self.session.step():
+            self.notify("not paused: F3 pauses the pipeline first", severity="warning")
+
+    def action_pick_scenario(self) -> None:
+        scenarios = {name: _scenario_doc(name) for name in SCENARIOS}
+
+        async def picked(name: str | None) -> None:
+            if name is not None:
+                self.options.target = name
+                self.entry = None
+                await self.start_call()
+
+        self.push_screen(ScenarioPicker(scenarios, self.entry.name if self.entry else None), picked)
+
+    def action_cycle_filter(self) -> None:
+        shown = self.state.log.cycle_filter()
+        self.notify(f"event log: {shown or 'all types'}")
+        self.redraw(force=True)
+
+    def action_select(self, delta: int) -> None:
+        visible = self.state.log.visible()
+        if not visible:
+            return
+        ids = [entry.message_id for entry in visible]
+        if self.selected not in ids:
+            self.selected = ids[-1] if delta < 0 else ids[0]
+        else:
+            index = max(0, min(len(ids) - 1, ids.index(self.selected) + delta))
+            self.selected = ids[index]
+        self.redraw(force=True)
+
+    async def action_new_call(self) -> None:
+        if self.options.replay_records is None:
+            await self.start_call()
+
+    def action_clear(self) -> None:
+        self.state.new_call()
+        self.selected = None
+        self.redraw(force=True)
+
+
+def _boxed(widget: object, title: str, box_id: str | None = None) -> VerticalScroll:
+    box = VerticalScroll(widget, classes="panel", id=box_id)  # type: ignore[arg-type]
+    box.border_title = title
+    return box
+
+
+def _scenario_doc(name: str) -> str:
+    try:
+        return load_agent(name).doc
+    except AgentLoadError as exc:
+        return f"(cannot load: {exc.message})"

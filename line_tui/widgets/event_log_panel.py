@@ -1,0 +1,60 @@
+"""The bus event log (newest last), filterable by type; the selected entry shows its lineage."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from line_tui.model import DebuggerState
+from line_tui.model.event_log import LogEntry
+from line_tui.widgets.format import Timings
+
+SHOWN_ENTRIES = 40
+
+
+def _line(text: Text, state: DebuggerState, entry: LogEntry, origin_ns: int, width: int, style: str = "") -> None:
+    """One entry on one line: time, number, source, type, and as much payload as fits."""
+    seconds = f"{(entry.t_ns - origin_ns) / 1e9:7.3f} " if Timings.visible else "      · "
+    who = f"{state.ids.message(entry.message_id):<5} {entry.source:<10.10} "
+    what = f"{entry.event_type:<22.22} "
+    used = len(text.plain.rsplit("\n", 1)[-1]) + len(seconds) + len(who) + len(what)
+    room = max(0, width - used)
+    if len(entry.payload) <= room:
+        payload = entry.payload
+    else:
+        payload = entry.payload[: room - 1] + "…" if room > 4 else ""
+    text.append(seconds, "dim")
+    text.append(who, style or "cyan")
+    text.append(what, style or "bold")
+    text.append(payload, style)
+    text.append("\n")
+
+
+class EventLogPanel(Static):
+    DEFAULT_CSS = """
+    EventLogPanel { height: auto; padding: 0 1; }
+    """
+
+    def show(self, state: DebuggerState, selected: int | None, origin_ns: int) -> None:
+        log = state.log
+        width = max(40, self.content_region.width or 100)
+        text = Text()
+        header = f"filter: {log.filter_type or 'all types'} (F6)   select: F7/F8"
+        text.append(header + "\n", "dim")
+        visible = log.visible()[-SHOWN_ENTRIES:]
+        for entry in visible:
+            _line(text, state, entry, origin_ns, width, "reverse" if entry.message_id == selected else "")
+        if selected is not None and selected in log.by_id:
+            text.append("\nlineage of ", "bold")
+            text.append(f"{state.ids.message(selected)}\n", "bold")
+            causes = log.causes(selected)
+            effects = log.effects(selected)
+            for entry in causes:
+                text.append("  caused by ", "dim")
+                _line(text, state, entry, origin_ns, width)
+            if not causes:
+                text.append("  (no recorded cause: it came from outside the routes)\n", "dim")
+            for entry in effects:
+                text.append("  led to    ", "dim")
+                _line(text, state, entry, origin_ns, width)
+        self.update(text)
