@@ -24,7 +24,6 @@ async def _wait(app: LineDebugger, pilot: object, condition: object) -> None:
 
 async def shoot(directory: Path) -> list[Path]:
     Timings.visible = False
-    directory.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
     def llm() -> ScriptedLLM:
@@ -52,6 +51,7 @@ async def shoot(directory: Path) -> list[Path]:
 
 def main() -> None:
     directory = Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots")
+    directory.mkdir(parents=True, exist_ok=True)
     for path in asyncio.run(shoot(directory)):
         print(path)
 

@@ -12,9 +12,9 @@ class Timings:
 
 
 def duration(ns: int | float | None) -> str:
-    """A short human duration: ``850µs``, ``12.3ms``, ``1.25s``; ``–`` when unknown."""
+    """A short human duration: ``850µs``, ``12.3ms``, ``1.25s``; ``-`` when unknown."""
     if ns is None:
-        return "–"
+        return "-"
     if not Timings.visible:
         return "·"
     if ns < 1_000_000:

@@ -18,7 +18,8 @@ class MetricsPanel(Static):
         stats = state.stats
         text = Text()
         text.append("first chunk ", "bold")
-        text.append(f"p50 {duration(stats.first_chunk_percentile(50))} p95 {duration(stats.first_chunk_percentile(95))}")
+        first_p50, first_p95 = stats.first_chunk_percentile(50), stats.first_chunk_percentile(95)
+        text.append(f"p50 {duration(first_p50)} p95 {duration(first_p95)}")
         text.append("   chunks/s ", "bold")
         text.append(f"{stats.chunks_per_second():.0f}\n" if Timings.visible else "·\n")
         text.append("interrupt  ", "bold")
