@@ -40,7 +40,7 @@ class AgentEntry:
     doc: str = ""
 
 
-def entry_point_of(module: ModuleType, origin: str) -> AgentEntry:
+def entry_point_of(module: ModuleType, origin: str, name: str | None = None) -> AgentEntry:
     handler: object = None
     for value in vars(module).values():
         if isinstance(value, VoiceAgentApp):
@@ -54,7 +54,7 @@ def entry_point_of(module: ModuleType, origin: str) -> AgentEntry:
         )
     if not inspect.iscoroutinefunction(handler):
         raise AgentLoadError(f"{origin}: handle_new_call must be an `async def` (got {handler!r})")
-    name = module.__name__.rpartition(".")[2]
+    name = name or module.__name__.rpartition(".")[2]
     doc = (inspect.getdoc(module) or "").split("\n\n")[0]
     return AgentEntry(name, handler, origin, doc)  # type: ignore[arg-type]
 
@@ -66,7 +66,7 @@ def load_agent(target: str) -> AgentEntry:
     if target in SCENARIOS:
         return entry_point_of(_import(SCENARIOS[target], target), f"scenario {target!r}")
     if target.endswith(".py") or "/" in target or Path(target).exists():
-        return entry_point_of(_load_file(Path(target)), target)
+        return entry_point_of(_load_file(Path(target)), target, Path(target).stem)
     return entry_point_of(_import(target, target), target)
 
 
