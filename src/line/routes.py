@@ -340,7 +340,7 @@ class Route:
                                    caused_by=message.id)
                 return
         run = self.active_run
-        live = run is not None and not run.interrupted and run.status is RunStatus.RUNNING
+        live = run is not None and self._interruptible(run)
         tracer = self.tracer
         if tracer.enabled:
             tracer.emit(
@@ -356,6 +356,16 @@ class Route:
         if live and run is not None:
             self._interrupt(run, message, spec)
 
+    def _interruptible(self, run: RouteRun) -> bool:
+        """Running, or done generating while some of its chunks still wait in an inbox (still audible)."""
+        if run.interrupted:
+            return False
+        if run.status is RunStatus.RUNNING:
+            return True
+        assert self.bus is not None
+        return run.status is RunStatus.COMPLETED and any(
+            route.inbox.holds(lambda message: message.run is run) for route in self.bus.routes)
+
     def _interrupt(self, run: RouteRun, message: Message | None, spec: InterruptSpec | None) -> None:
         run.interrupted = True
         run.interrupt_message = message
@@ -367,12 +377,22 @@ class Route:
             cut_ids = {m.id for m in purged}
             run.heard = [(mid, text) for mid, text in run.heard if mid not in cut_ids]
             run.cut += len(purged)
-        if run.task is not None and not run.task.done():
+        if run.status is RunStatus.COMPLETED:
+            # Generation had ended but the worker had not finished the run: its generators are
+            # closed already, so the interrupt lands (and closes) at once, on the queued chunks.
+            run.status = RunStatus.INTERRUPTED
+            run.awaiting = "delivery of queued chunks"
+            run.stage = None
+            if self.tracer.enabled:
+                self._note_landed(run)
+                self.tracer.emit(TraceKind.INTERRUPT_CLOSED, route=self.name, run_id=run.id,
+                                 data={"since_accepted_ns": time.monotonic_ns() - run.accepted_ns})
+        elif run.task is not None and not run.task.done():
             run.task.cancel()
 
     def _supersede(self, message: Message) -> None:
         run = self.active_run
-        if run is not None and not run.interrupted and run.status is RunStatus.RUNNING:
+        if run is not None and self._interruptible(run):
             if self.tracer.enabled:
                 self.tracer.emit(TraceKind.INTERRUPT_ACCEPTED, route=self.name, run_id=run.id,
                                  message_id=message.id,
