@@ -101,8 +101,9 @@ def main(argv: list[str] | None = None, entry: AgentEntry | None = None) -> int:
         options.target = target
     options.llm_factory, options.secrets = llm_factory(args)
     options.record_path = args.record
-    LineDebugger(options).run()
-    return 0
+    app = LineDebugger(options)
+    app.run()
+    return app.return_code or 0  # Textual sets 1 when the app crashed
 
 
 def run_handler(handler: CallHandler, argv: list[str] | None = None) -> int:

@@ -42,10 +42,12 @@ def wait_for_screen(tmux: Callable[..., str], session: str, wanted: str, limit: 
     raise AssertionError(f"{wanted!r} never appeared; the screen was:\n{screen}")
 
 
-def test_type_a_turn_and_quit(tmux: Callable[..., str], tmp_path: Path) -> None:
+def test_type_a_turn_barge_in_and_quit(tmux: Callable[..., str], tmp_path: Path) -> None:
+    """Type a turn, wait for the reply to stream, type over it: "interrupted"; quit with status 0."""
     session: str = tmux.session  # type: ignore[attr-defined]
     record = tmp_path / "trace.jsonl"
-    command = " ".join([*LINE_TUI, "--tokens-per-second", "0", "--time-to-first-token", "0",
+    # Slow enough that the reply is still streaming when we type over it.
+    command = " ".join([*LINE_TUI, "--tokens-per-second", "4", "--time-to-first-token", "0",
                         "--record", str(record)])
     tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "48",
          f"cd {Path.cwd()} && TERM=xterm-256color {command}; echo EXITED $?; sleep 30")
@@ -54,7 +56,10 @@ def test_type_a_turn_and_quit(tmux: Callable[..., str], tmp_path: Path) -> None:
     tmux("send-keys", "-t", session, "Enter")
     screen = wait_for_screen(tmux, session, "agent ")
     assert "you  hello there" in screen
+    tmux("send-keys", "-t", session, "-l", "wait")
+    screen = wait_for_screen(tmux, session, "interrupted")
+    assert "⟂ interrupted" in screen, "the conversation marks where the reply was cut"
     tmux("send-keys", "-t", session, "C-q")
     wait_for_screen(tmux, session, "EXITED 0")
-    lines = record.read_text().splitlines()
-    assert len(lines) > 10 and "UserTranscriptionReceived" in record.read_text()
+    text = record.read_text()
+    assert "UserTranscriptionReceived" in text and "interrupt.accepted" in text

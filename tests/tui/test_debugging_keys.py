@@ -1,0 +1,122 @@
+"""The debugging keys (Pilot): pause and single-step, the help screen, the event log's filter
+and lineage, and counters on screen that equal the trace's own counts."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from line.trace import TraceKind, TraceRecord
+from line_tui.app import LineDebugger
+from line_tui.widgets.event_log_panel import EventLogPanel
+from line_tui.widgets.help_screen import HelpScreen
+from line_tui.widgets.routes_panel import RoutesPanel
+
+from .helpers import SIZE, agent_turns, idle, make_app, settle
+
+
+def plain(widget: object) -> str:
+    return str(widget.content.plain)  # type: ignore[attr-defined]
+
+
+def chunks_published(app: LineDebugger) -> int:
+    """AgentResponse messages the agent's run put on the bus (as the trace reports them)."""
+    return sum(1 for entry in app.state.log.entries if entry.event_type == "AgentResponse")
+
+
+def chat_stage_out(app: LineDebugger) -> int:
+    route = next(r for r in app.state.routes.routes.values() if r.name == "ChatNode:UserStoppedSpeaking")
+    return route.stages[0].items_out
+
+
+async def test_pause_holds_chunks_and_step_lets_exactly_one_through() -> None:
+    app = make_app("basic", reply="one two three four five")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: idle(app), "agent started")
+        await pilot.press("f3")
+        await settle(pilot, lambda: app.state.paused, "paused")
+        await pilot.press(*"hi", "enter")
+        # The first chunk was produced and now waits at the bus: nothing published yet.
+        await settle(pilot, lambda: chat_stage_out(app) == 1, "first chunk held")
+        assert chunks_published(app) == 0
+        for expected in (1, 2):
+            await pilot.press("f4")
+            # One chunk goes through; the next one is produced and held again.
+            await settle(pilot, lambda e=expected: chat_stage_out(app) == e + 1, f"chunk {expected + 1} held")
+            assert chunks_published(app) == expected
+        await pilot.press("f3")
+        await settle(pilot, lambda: idle(app) and not app.state.paused, "resumed to the end")
+        assert chunks_published(app) == 5
+        assert agent_turns(app)[-1].text == "one two three four five"
+
+
+async def test_step_while_not_paused_says_so_and_changes_nothing() -> None:
+    app = make_app("basic")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: idle(app), "agent started")
+        await pilot.press("f4")
+        await pilot.pause()
+        assert any("not paused" in str(n.message) for n in app._notifications)
+        assert not app.state.paused
+
+
+async def test_help_lists_every_binding() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: idle(app), "agent started")
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        shown = plain(app.screen.query_one("Static")).lower()
+        for binding in LineDebugger.BINDINGS:
+            for key in binding.key.split(","):  # type: ignore[union-attr]
+                assert key in shown, f"binding {key} is missing from the help screen"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_counters_on_screen_equal_the_trace() -> None:
+    app = make_app()
+    counted: Counter[tuple[str | None, int | None, TraceKind]] = Counter()
+
+    def count(batch: list[TraceRecord]) -> None:
+        for record in batch:
+            if record.kind in (TraceKind.STAGE_IN, TraceKind.STAGE_OUT):
+                counted[(record.route, record.stage, record.kind)] += 1
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: idle(app), "agent started")
+        assert app.session is not None
+        app.session.system.tracer.attach(count)
+        for words in ("hello", "tell me more"):
+            await pilot.press(*words, "enter")
+            await settle(pilot, lambda: idle(app) and agent_turns(app)[-1].finished, "the reply finished")
+        screen = plain(app.query_one(RoutesPanel))
+        route = app.state.routes.routes["TokenNode:UserStoppedSpeaking"]
+        block = screen[screen.index(route.name):]
+        shown = [(int(a), int(b)) for a, b in re.findall(r"in (\d+)  out (\d+)", block)][: len(route.stages)]
+        from_trace = [(counted[(route.name, i, TraceKind.STAGE_IN)], counted[(route.name, i, TraceKind.STAGE_OUT)])
+                      for i in range(len(route.stages))]
+        assert shown == from_trace
+        assert from_trace[0][0] == 2, "two turns, two runs"
+
+
+async def test_event_log_filters_by_type_and_shows_lineage() -> None:
+    app = make_app("basic", reply="alpha beta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: idle(app), "agent started")
+        await pilot.press(*"hi", "enter")
+        await settle(pilot, lambda: idle(app) and agent_turns(app)[-1].finished, "the reply finished")
+        while app.state.log.filter_type != "AgentResponse":
+            await pilot.press("f6")
+        await pilot.pause()
+        app.redraw(force=True)
+        log = plain(app.query_one(EventLogPanel))
+        assert "AgentResponse" in log and "UserTranscriptionRecei" not in log
+        await pilot.press("f8")  # select the first visible entry: the first chunk
+        await pilot.pause()
+        log = plain(app.query_one(EventLogPanel))
+        assert "lineage of" in log
+        lineage = log[log.index("lineage of"):]
+        assert "caused by" in lineage and "UserStoppedSpeaking" in lineage, "the chunk was caused by the turn's end"
