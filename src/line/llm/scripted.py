@@ -59,7 +59,9 @@ class ScriptRule:
     """When ``match`` matches the latest user message, reply with ``reply`` and/or ``tool_calls``.
 
     ``match`` is a regex (searched, case-insensitive) or a callable on the message text.
-    ``tool_calls`` items are :class:`LLMToolCall` or mappings ``{"name", "arguments", "id"?}``.
+    ``tool_calls`` items are :class:`LLMToolCall` or mappings ``{"name", "arguments", "id"?}``;
+    ``tool_calls`` may also be a callable that builds them from the user's message text (so the
+    arguments can come from what was said: ``lambda text: [{"name": "calc", "arguments": ...}]``).
     When the conversation already holds a ``tool`` message after the latest user message, the
     reply is ``after_tool`` with ``{result}`` replaced by that tool message's content.
     ``fail_after=N`` raises ``LLMError(code="scripted")`` after N chunks; ``stall_after=N``
@@ -68,7 +70,7 @@ class ScriptRule:
 
     match: Matcher
     reply: str | None = None
-    tool_calls: list[ToolCallSpec] | None = None
+    tool_calls: list[ToolCallSpec] | Callable[[str], Sequence[ToolCallSpec]] | None = None
     after_tool: str | None = None
     fail_after: int | None = None
     stall_after: int | None = None
@@ -172,7 +174,8 @@ class ScriptedLLM:
             reply = template.replace("{result}", "; ".join(tool_results))
         elif rule is not None and (rule.reply is not None or rule.tool_calls):
             reply = rule.reply or ""
-            tool_calls = tuple(self._tool_call(spec) for spec in rule.tool_calls or ())
+            specs = rule.tool_calls(user_text) if callable(rule.tool_calls) else rule.tool_calls or ()
+            tool_calls = tuple(self._tool_call(spec) for spec in specs)
         else:
             reply = self.default_replies[(self.seed + self._defaults_used) % len(self.default_replies)]
             self._defaults_used += 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Sequence
 from typing import Any
 
 from line.run_context import current_run_context
@@ -55,7 +55,7 @@ async def cached_stream(
     cache: ResponseCache,
     messages: Sequence[dict[str, Any]],
     produce: Callable[[], AsyncIterable[str]],
-) -> AsyncIterator[str]:
+) -> AsyncGenerator[str, None]:
     """Replay a cached reply, or stream ``produce()`` and cache it only if it completed.
 
     A reply cut by a barge-in (the generator is closed early, or the route run is marked
@@ -68,9 +68,16 @@ async def cached_stream(
             yield chunk
         return
     chunks: list[str] = []
-    async for chunk in produce():
-        chunks.append(chunk)
-        yield chunk
+    source = produce().__aiter__()
+    try:
+        async for chunk in source:
+            chunks.append(chunk)
+            yield chunk
+    finally:
+        # Closed early (a barge-in): close the producer now, inside the run, not later from the GC.
+        aclose = getattr(source, "aclose", None)
+        if aclose is not None:
+            await aclose()
     context = current_run_context()
     run = context.run if context is not None else None
     if run is None or not getattr(run, "interrupted", False):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from typing import Any, TypeVar
 
 __all__ = ["merge_streams"]
@@ -17,7 +17,7 @@ __all__ = ["merge_streams"]
 T = TypeVar("T")
 
 
-async def merge_streams(*streams: AsyncIterable[T]) -> AsyncIterator[T]:
+async def merge_streams(*streams: AsyncIterable[T]) -> AsyncGenerator[T, None]:
     """Yield items of all ``streams`` in arrival order; each source's own order is kept.
 
     If a source raises, the others are closed and the exception propagates to the consumer.

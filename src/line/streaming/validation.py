@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterable, Callable
 from dataclasses import dataclass, field
 
 from line.events import AgentGenerationComplete, AgentResponse
@@ -56,19 +56,28 @@ class ChunkValidator:
         logger.warning("%s filtered a chunk (%s): %r", self.name, reason, text[:200])
         context = current_run_context()
         if context is not None and context.tracer.enabled:
+            run = context.run
             context.tracer.emit(TraceKind.STAGE_FILTERED, route=context.route, run_id=context.run_id,
+                                stage=getattr(run, "stage", None),  # the stage that filtered it
                                 data={"by": self.name, "reason": reason, "text": text[:200]})
 
 
 async def with_completion(
     responses: AsyncIterable[AgentResponse],
-) -> AsyncIterator[AgentResponse | AgentGenerationComplete]:
+) -> AsyncGenerator[AgentResponse | AgentGenerationComplete, None]:
     """Pass responses through, then ``AgentGenerationComplete`` — only if the stream completed
     (an interrupted or failed reply gets no completion marker)."""
     total = 0
     count = 0
-    async for response in responses:
-        total += len(response.content)
-        count += 1
-        yield response
+    iterator = responses.__aiter__()
+    try:
+        async for response in iterator:
+            total += len(response.content)
+            count += 1
+            yield response
+    finally:
+        # Closed early (a barge-in): close the source now, inside the run, not later from the GC.
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
     yield AgentGenerationComplete(total_length=total, chunk_count=count)
