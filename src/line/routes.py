@@ -111,6 +111,7 @@ class RouteRun:
         "interrupt_spec",
         "interrupted",
         "landed",
+        "late_cut_hooks",
         "route",
         "stage",
         "started_ns",
@@ -136,11 +137,17 @@ class RouteRun:
         self.cut = 0
         self.heard: list[tuple[int, str]] = []
         self.ticks = 0
+        self.late_cut_hooks: list[Callable[[], None]] = []
         self.error: BaseException | None = None
         self.error_stage: int | None = None
         self.task: asyncio.Task[None] | None = None
         self.started_ns = time.monotonic_ns()
         self.context: RunContext | None = None
+
+    def on_late_cut(self, hook: Callable[[], None]) -> None:
+        """Call ``hook`` if this run is interrupted after its generators ended (its last chunks
+        were still queued): whoever recorded the reply as complete can then correct it."""
+        self.late_cut_hooks.append(hook)
 
     @property
     def heard_text(self) -> str:
@@ -357,13 +364,14 @@ class Route:
             self._interrupt(run, message, spec)
 
     def _interruptible(self, run: RouteRun) -> bool:
-        """Running, or done generating while some of its chunks still wait in an inbox (still audible)."""
+        """Running, or done generating (completed or failed) while some of its chunks still wait
+        in an inbox: they are not heard yet, so a barge-in must still cut them."""
         if run.interrupted:
             return False
         if run.status is RunStatus.RUNNING:
             return True
         assert self.bus is not None
-        return run.status is RunStatus.COMPLETED and any(
+        return run.status is not RunStatus.INTERRUPTED and any(
             route.inbox.holds(lambda message: message.run is run) for route in self.bus.routes)
 
     def _interrupt(self, run: RouteRun, message: Message | None, spec: InterruptSpec | None) -> None:
@@ -377,16 +385,20 @@ class Route:
             cut_ids = {m.id for m in purged}
             run.heard = [(mid, text) for mid, text in run.heard if mid not in cut_ids]
             run.cut += len(purged)
-        if run.status is RunStatus.COMPLETED:
+        if run.status is not RunStatus.RUNNING:
             # Generation had ended but the worker had not finished the run: its generators are
             # closed already, so the interrupt lands (and closes) at once, on the queued chunks.
-            run.status = RunStatus.INTERRUPTED
+            # A failed run stays failed (its error is still published) and gets the handler too.
+            if run.status is RunStatus.COMPLETED:
+                run.status = RunStatus.INTERRUPTED
             run.awaiting = "delivery of queued chunks"
             run.stage = None
             if self.tracer.enabled:
                 self._note_landed(run)
                 self.tracer.emit(TraceKind.INTERRUPT_CLOSED, route=self.name, run_id=run.id,
                                  data={"since_accepted_ns": time.monotonic_ns() - run.accepted_ns})
+            for hook in run.late_cut_hooks:
+                hook()
         elif run.task is not None and not run.task.done():
             run.task.cancel()
 
@@ -504,7 +516,7 @@ class Route:
             )
         if run.status is RunStatus.FAILED and run.error is not None:
             await self._publish_error(run.error, where="stage", stage=run.error_stage, run=run)
-        elif run.status is RunStatus.INTERRUPTED:
+        if run.interrupted:
             await self._call_handler(run)
 
     async def _call_handler(self, run: RouteRun) -> None:

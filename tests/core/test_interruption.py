@@ -294,3 +294,62 @@ async def test_reasoning_node_context_holds_only_what_was_delivered() -> None:
     assert events[1] == AgentSpeechSent(content="Hello there. ", interrupted=True)
     assert node.format_for_llm(events)[-1] == {
         "role": "assistant", "content": "Hello there.  [interrupted by the user]"}
+
+
+def accept_now(bus: Bus, event: Any) -> None:
+    """Have the bus accept ``event`` inside a plain callback, at a precise point between two loop
+    steps. Controls apply before ``publish`` first awaits, and no route is triggered by ``event``
+    here, so one ``send`` runs the whole coroutine."""
+    coroutine = bus.publish(event, source="user")
+    with pytest.raises(StopIteration):
+        coroutine.send(None)
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["completed", "failed"])
+async def test_a_barge_in_after_generation_ended_still_cuts_the_queued_chunks(fails: bool) -> None:
+    """The reply was fully generated (or its generator failed) but its chunks still wait for a
+    slow speaker: the barge-in cuts them, the handler runs, and the context keeps only what was
+    heard. Without this, the rest of the reply would be spoken over the caller."""
+    from line import ReasoningNode
+
+    gate = asyncio.Event()
+    log: list[str] = []
+
+    class Teller(ReasoningNode):
+        async def process_context(self, context: Any) -> AsyncIterator[AgentResponse]:
+            try:
+                for word in ("one ", "two ", "three"):
+                    yield AgentResponse(content=word)
+                if fails:
+                    raise RuntimeError("the LLM connection dropped")
+            finally:
+                # Runs right after the generators close, before the route's worker finishes the run.
+                asyncio.get_running_loop().call_soon(accept_now, bus, UserStartedSpeaking())
+
+    node = Teller()
+    bus = Bus()
+    consumer = Consumer(bus, gate=gate)
+    bridge = Bridge("agent")
+    bridge.on(UserStoppedSpeaking).interrupt_on(UserStartedSpeaking, handler=lambda: log.append("handler")) \
+        .stream(node.generate).broadcast()
+    bus.register_bridge("agent", bridge)
+    records: list[Any] = []
+    bus.tracer.attach(records.extend)
+    await bus.start()
+    await bus.publish(UserStoppedSpeaking(), source="user")
+    await wait_for(lambda: consumer.receiving.is_set(), "the speaker holds the first chunk")
+    await wait_for(lambda: any(r.kind == "interrupt.accepted" for r in records), "the barge-in")
+    gate.set()
+    await bus.wait_idle()
+    await bus.cleanup()
+    bus.tracer.flush()
+
+    assert consumer.texts == ["one "], "only the chunk already inside the speaker was heard"
+    assert log == ["handler"]
+    finished = [r for r in records if r.kind == "run.finished" and r.route.startswith("agent")][-1]
+    assert finished.data["status"] == ("failed" if fails else "interrupted")
+    assert (finished.data["delivered"], finished.data["cut"]) == (1, 2)
+    spoken = [e for e in node.conversation_events if type(e).__name__ == "AgentSpeechSent"]
+    assert [(e.content, e.interrupted) for e in spoken] == [("one ", True)]
+    errors = [r for r in records if r.kind == "bus.publish" and r.get("event_type") == "AgentError"]
+    assert len(errors) == (1 if fails else 0), "a failure is still reported when a barge-in cut it"

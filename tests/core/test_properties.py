@@ -137,7 +137,11 @@ async def scenario(plan: list[Turn], queue_size: int, consumer_pauses: int) -> N
         if status == "completed":
             assert got == expected_all and not stops
         elif status == "failed":
-            assert got == expected_all and stops
+            assert stops
+            if record.run_id in world.cut_runs:  # a barge-in cut chunks still queued after the failure
+                assert got == expected_all[: len(got)]
+            else:
+                assert got == expected_all
         else:
             assert status == "interrupted" and record.run_id in world.cut_runs
             assert got == expected_all[: len(got)], "an interrupted run delivers a prefix, in order"

@@ -131,7 +131,19 @@ class ReasoningNode(Node):
         if interrupted:
             self.interruptions += 1
         if text or interrupted:
-            self._append(AgentSpeechSent(content=text, interrupted=interrupted))
+            turn = AgentSpeechSent(content=text, interrupted=interrupted)
+            self._append(turn)
+            if run is not None and not run.interrupted:
+                run.on_late_cut(lambda: self._amend_cut_turn(turn, run))
+
+    def _amend_cut_turn(self, recorded: AgentSpeechSent, run: Any) -> None:
+        """A barge-in cut the reply's last chunks after generation ended: keep only what was heard."""
+        for index in range(len(self.conversation_events) - 1, -1, -1):
+            if self.conversation_events[index] is recorded:
+                self.conversation_events[index] = AgentSpeechSent(content=run.heard_text, interrupted=True)
+                if not recorded.interrupted:
+                    self.interruptions += 1
+                return
 
     def on_interrupt_generate(self, message: Message | None = None) -> None:
         """Called after an interrupted run closed its generators; override to clean up."""
