@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import os
 import sys
 import traceback
 from dataclasses import dataclass
@@ -67,7 +68,15 @@ def load_agent(target: str) -> AgentEntry:
         return entry_point_of(_import(SCENARIOS[target], target), f"scenario {target!r}")
     if target.endswith(".py") or "/" in target or Path(target).exists():
         return entry_point_of(_load_file(Path(target)), target, Path(target).stem)
+    # As `python -m` would: a module of the project line-tui runs in (a console script's
+    # sys.path starts with its own bin directory, not the working directory).
+    _add_to_sys_path(os.getcwd())
     return entry_point_of(_import(target, target), target)
+
+
+def _add_to_sys_path(directory: str) -> None:
+    if directory not in sys.path:
+        sys.path.insert(0, directory)
 
 
 def _load_file(path: Path) -> ModuleType:
@@ -80,7 +89,7 @@ def _load_file(path: Path) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     # Let the agent import modules next to it, as `python agent.py` would.
-    sys.path.insert(0, str(path.resolve().parent))
+    _add_to_sys_path(str(path.resolve().parent))
     try:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
@@ -98,7 +107,7 @@ def _import(module_name: str, shown: str) -> ModuleType:
     try:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
-        if exc.name and module_name.startswith(exc.name):
+        if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
             raise AgentLoadError(f"no file, module or scenario named {shown!r}") from exc
         raise AgentLoadError(f"{type(exc).__name__} while importing {shown}: {exc}", traceback.format_exc()) from exc
     except SyntaxError as exc:
