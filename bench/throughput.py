@@ -1,0 +1,144 @@
+"""Figure 1: chunks/s through one route (three ``stream`` stages, ``broadcast``) to a consumer.
+
+The route is ``agent.on(Go).stream(source).stream(clean).stream(to_event).broadcast()`` and the
+consumer is another bridge's route, ``speaker.on(AgentResponse).map(count)``. The baseline is
+the same three stages written as plain async generators chained into each other and consumed
+by an ``async for``, in the same process, interleaved with the ``line`` runs (best of N each).
+Both do the same per-chunk work: pick a token, ``str.replace``, build an ``AgentResponse``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+from bench.harness import TOKENS, Consumer, Go, clean_text, now_ns, prepare
+from bench.report import Result
+from line import Bridge, Bus, Message
+from line.events import AgentResponse
+from line.trace import TraceRecord
+
+CHUNKS = 100_000
+QUICK_CHUNKS = 20_000
+ROUNDS = 3
+QUICK_ROUNDS = 2
+
+# -- baseline: three plain async generators -----------------------------------------------
+
+
+async def plain_source(n: int) -> AsyncIterator[str]:
+    tokens = TOKENS
+    k = len(tokens)
+    for i in range(n):
+        yield tokens[i % k]
+
+
+async def plain_clean(items: AsyncIterator[str]) -> AsyncIterator[str]:
+    async for text in items:
+        yield clean_text(text)
+
+
+async def plain_to_event(items: AsyncIterator[str]) -> AsyncIterator[AgentResponse]:
+    async for text in items:
+        yield AgentResponse(content=text)
+
+
+async def baseline_rate(n: int) -> float:
+    prepare()
+    count = 0
+    started = now_ns()
+    async for _ in plain_to_event(plain_clean(plain_source(n))):
+        count += 1
+    elapsed = now_ns() - started
+    assert count == n
+    return n / (elapsed / 1e9)
+
+
+# -- line: the same stages as route stages ------------------------------------------------
+
+
+async def source(message: Message) -> AsyncIterator[str]:
+    tokens = TOKENS
+    k = len(tokens)
+    for i in range(message.event.n):
+        yield tokens[i % k]
+
+
+async def clean(message: Message) -> AsyncIterator[str]:
+    yield clean_text(message.event)
+
+
+async def to_event(message: Message) -> AsyncIterator[AgentResponse]:
+    yield AgentResponse(content=message.event)
+
+
+def build(bus: Bus) -> None:
+    """The benchmark route on ``bus`` (shared with the stability figure)."""
+    agent = Bridge("agent")
+    agent.on(Go).stream(source).stream(clean).stream(to_event).broadcast()
+    bus.register_bridge("agent", agent)
+
+
+async def line_rate(n: int, observe: bool) -> tuple[float, int]:
+    """Chunks/s through ``line``; with ``observe`` a cheap callback observer counts the records."""
+    bus = Bus()
+    build(bus)
+    received = 0
+    done = asyncio.Event()
+
+    def on_chunk(_: Message) -> None:
+        nonlocal received
+        received += 1
+        if received == n:
+            done.set()
+
+    Consumer(bus, on_chunk)
+    records = 0
+
+    def count_records(batch: list[TraceRecord]) -> None:
+        nonlocal records
+        records += len(batch)
+
+    if observe:
+        bus.tracer.attach(count_records)
+    try:
+        await bus.start()
+        prepare()
+        started = now_ns()
+        await bus.publish(Go(n=n), source="user")
+        await done.wait()
+        elapsed = now_ns() - started
+    finally:
+        await bus.cleanup()
+    return n / (elapsed / 1e9), records
+
+
+async def measure(quick: bool) -> list[Result]:
+    n = QUICK_CHUNKS if quick else CHUNKS
+    rounds = QUICK_ROUNDS if quick else ROUNDS
+    await line_rate(2_000, observe=True)  # warm up code paths and pydantic
+    await baseline_rate(2_000)
+    baseline: list[float] = []
+    plain: list[float] = []
+    observed: list[float] = []
+    records = 0
+    for _ in range(rounds):
+        baseline.append(await baseline_rate(n))
+        plain.append((await line_rate(n, observe=False))[0])
+        rate, records = await line_rate(n, observe=True)
+        observed.append(rate)
+    base = max(baseline)
+    no_obs = max(plain)
+    with_obs = max(observed)
+    how = (f"{n:,} chunks, best of {rounds} interleaved rounds; {1e6 / no_obs:.2f} µs/chunk with line, "
+           f"{1e6 / with_obs:.2f} with an observer, {1e6 / base:.2f} plain")
+    return [
+        Result("throughput_no_observer", no_obs, "chunks/s", ">= 0.5 x baseline", no_obs >= 0.5 * base,
+               baseline=base, detail=how),
+        Result("throughput_one_observer", with_obs, "chunks/s", ">= 0.33 x baseline", with_obs >= 0.33 * base,
+               baseline=base, detail=f"{how}; {records / n:.1f} trace records per chunk"),
+    ]
+
+
+def run(quick: bool) -> list[Result]:
+    return asyncio.run(measure(quick))
