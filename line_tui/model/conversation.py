@@ -55,6 +55,9 @@ class ConversationModel:
                 self._agent_turn(run_id).cut += text
         elif kind is TraceKind.INTERRUPT_ACCEPTED and record.run_id is not None:
             turn = self._by_run.get(record.run_id)
+            if turn is None and buffered:
+                # Cut before the caller heard a word: the turn still shows, all of it cut.
+                turn = self._agent_turn(record.run_id)
             if turn is not None:
                 turn.interrupted = True
                 if buffered:

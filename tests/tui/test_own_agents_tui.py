@@ -9,12 +9,8 @@ on the command line; these tests don't repeat them.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 import textwrap
-import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +27,7 @@ from line_tui.widgets.interruptions_panel import InterruptionsPanel
 from line_tui.widgets.scenario_picker import ScenarioPicker
 
 from .helpers import SIZE, settle
+from .terminal import Terminal, needs_tmux
 
 AGENTS = Path(__file__).parents[1] / "agents"
 
@@ -323,44 +320,18 @@ async def test_a_reply_from_a_route_without_interrupt_on_is_marked_finished(tmp_
 # -- `python agent.py` in a real terminal -------------------------------------------------------
 
 
-class Terminal:
-    """A tmux server of its own (``-L``): no other test's sessions or options can change its size."""
-
-    def __init__(self) -> None:
-        self.socket = f"line-own-{uuid.uuid4().hex[:8]}"
-
-    def __call__(self, *args: str) -> str:
-        result = subprocess.run(["tmux", "-L", self.socket, *args], capture_output=True, text=True, timeout=20,
-                                check=False)
-        return result.stdout
-
-    def wait_for(self, wanted: str, limit: float = 30.0) -> str:
-        """Poll the terminal's contents until ``wanted`` shows (a condition, not a fixed sleep)."""
-        deadline = time.monotonic() + limit
-        screen = ""
-        while time.monotonic() < deadline:
-            screen = self("capture-pane", "-p", "-t", "main")
-            if wanted in screen:
-                return screen
-            time.sleep(0.05)
-        raise AssertionError(f"{wanted!r} never appeared; the screen was:\n{screen}")
-
-
-@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@needs_tmux
 def test_python_echo_agent_py_opens_the_debugger_on_it() -> None:
     terminal = Terminal()
     command = f"{sys.executable} {AGENTS / 'echo_agent.py'} --tokens-per-second 0 --time-to-first-token 0"
     try:
-        terminal("new-session", "-d", "-s", "main", "-x", "160", "-y", "48",
-                 # The test process's environment can carry COLUMNS=80/LINES=24 (subprocesses see
-                 # them even when os.environ does not); they would override the pane's real size.
-                 f"cd {Path.cwd()} && unset COLUMNS LINES && TERM=xterm-256color {command}; echo EXITED $?; sleep 30")
+        terminal.start(command)
         terminal.wait_for("agent Echo here. Say something.")
-        terminal("send-keys", "-t", "main", "-l", "over the phone")
-        terminal("send-keys", "-t", "main", "Enter")
+        terminal.type("over the phone")
+        terminal.press("Enter")
         screen = terminal.wait_for("agent You said: over the phone.")
         assert "you  over the phone" in screen
-        terminal("send-keys", "-t", "main", "C-q")
+        terminal.press("C-q")
         terminal.wait_for("EXITED 0")
     finally:
-        terminal("kill-server")
+        terminal.close()
