@@ -13,6 +13,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Footer, Header, Input
 
 from line.llm import LLMClient
+from line.recording import TraceRecorder
 from line.trace import TraceRecord
 from line_tui.loader import AgentEntry, AgentLoadError, load_agent
 from line_tui.model import DebuggerState
@@ -77,7 +78,7 @@ class LineDebugger(App[None]):
         self.selected: int | None = None
         self._drawn_version = -1
         self._origin_ns = time.monotonic_ns()
-        self._recorder: object | None = None
+        self._recorder: TraceRecorder | None = None
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -134,17 +135,14 @@ class LineDebugger(App[None]):
                 self.push_screen(ErrorScreen(exc.message, exc.details))
                 return
         assert self.options.llm_factory is not None
-        session = AgentSession(self.entry, self.options.llm_factory())
+        session = AgentSession(self.entry, self.options.llm_factory(),
+                               on_error=lambda error, details: self.push_screen(ErrorScreen(error, details)))
         self.session = session
         self.sub_title = f"{self.entry.name} — {self.entry.doc}"
         if self.options.record_path:
-            from line.recording import TraceRecorder
-
             self._recorder = TraceRecorder(self.options.record_path, session.system.tracer,
                                            secrets=self.options.secrets)
         await session.start(self.state.feed)
-        if session.error:
-            self.push_screen(ErrorScreen(session.error, session.error_details))
 
     async def end_call(self) -> None:
         session, self.session = self.session, None
@@ -152,7 +150,7 @@ class LineDebugger(App[None]):
             await session.stop()
         recorder, self._recorder = self._recorder, None
         if recorder is not None:
-            recorder.close()  # type: ignore[attr-defined]
+            recorder.close()
 
     async def on_unmount(self) -> None:
         await self.end_call()

@@ -19,13 +19,15 @@ OBSERVER_BUFFER = 200_000
 class AgentSession:
     """Starts ``entry``'s ``handle_new_call`` and exposes what the keyboard can do to it."""
 
-    def __init__(self, entry: AgentEntry, llm: LLMClient, call_request: CallRequest | None = None) -> None:
+    def __init__(self, entry: AgentEntry, llm: LLMClient, call_request: CallRequest | None = None,
+                 on_error: Callable[[str, str], object] | None = None) -> None:
         self.entry = entry
         self.llm = llm
         self.call_request = call_request or CallRequest()
         self.system = VoiceAgentSystem(llm=llm)
         self.error: str | None = None  # an exception while building or running the agent
         self.error_details: str = ""
+        self.on_error = on_error  # told (message, traceback) whenever the agent fails, early or late
         self._task: asyncio.Task[None] | None = None
         self._observer: TraceObserver | None = None
         self.finished = asyncio.Event()
@@ -43,7 +45,12 @@ class AgentSession:
                 waiter.cancel()
             await asyncio.gather(started, done, return_exceptions=True)
         if not self.system.started and self.error is None:
-            self.error = f"{self.entry.name}: handle_new_call returned without calling system.start()"
+            self._failed(f"{self.entry.name}: handle_new_call returned without calling system.start()", "")
+
+    def _failed(self, error: str, details: str) -> None:
+        self.error, self.error_details = error, details
+        if self.on_error is not None:
+            self.on_error(error, details)
 
     async def _run(self) -> None:
         try:
@@ -51,8 +58,7 @@ class AgentSession:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            self.error = f"{type(exc).__name__} in {self.entry.name}.handle_new_call: {exc}"
-            self.error_details = traceback.format_exc()
+            self._failed(f"{type(exc).__name__} in {self.entry.name}.handle_new_call: {exc}", traceback.format_exc())
         finally:
             self.finished.set()
 

@@ -36,6 +36,9 @@ class ConversationModel:
     user_routes: set[str] = field(default_factory=set)
     _pending: OrderedDict[int, tuple[int | None, str]] = field(default_factory=OrderedDict)
     _by_run: dict[int | None, Turn] = field(default_factory=dict)
+    # Runs that finished before the caller heard them (their chunks still queued): the turn is
+    # made on the first delivery and must then show as finished.
+    _finished: OrderedDict[int, str] = field(default_factory=OrderedDict)
     speaking: bool = False
 
     def feed(self, record: TraceRecord, buffered: Any = None) -> None:
@@ -62,12 +65,21 @@ class ConversationModel:
                 turn.interrupted = True
                 if buffered:
                     turn.cut += buffered
-        elif kind is TraceKind.RUN_FINISHED:
+        elif kind is TraceKind.RUN_FINISHED and record.run_id is not None:
+            status = record.get("status", "")
             turn = self._by_run.get(record.run_id)
             if turn is not None:
-                turn.finished = True
-                turn.interrupted = turn.interrupted or record.get("status") == "interrupted"
-                turn.failed = record.get("status") == "failed"
+                self._finish(turn, status)
+            else:
+                self._finished[record.run_id] = status
+                if len(self._finished) > MAX_PENDING:
+                    self._finished.popitem(last=False)
+
+    @staticmethod
+    def _finish(turn: Turn, status: str) -> None:
+        turn.finished = True
+        turn.interrupted = turn.interrupted or status == "interrupted"
+        turn.failed = status == "failed"
 
     def _published(self, record: TraceRecord) -> None:
         event_type = record.get("event_type")
@@ -94,6 +106,9 @@ class ConversationModel:
         self.turns.append(turn)
         if run_id is not None:
             self._by_run[run_id] = turn
+            status = self._finished.pop(run_id, None)
+            if status is not None:
+                self._finish(turn, status)
             if len(self._by_run) > MAX_TURNS:
                 del self._by_run[next(iter(self._by_run))]
         return turn
@@ -102,3 +117,4 @@ class ConversationModel:
         self.turns.clear()
         self._by_run.clear()
         self._pending.clear()
+        self._finished.clear()

@@ -285,8 +285,6 @@ LATE_FAILURE = """
 """
 
 
-@pytest.mark.xfail(strict=True, reason="BUG in line_tui/app.py: start_call() checks session.error only right after "
-                   "session.start(); a later failure of handle_new_call sets session.error but is never shown")
 async def test_an_exception_after_system_start_is_shown_too(tmp_path: Path) -> None:
     agent = tmp_path / "late_agent.py"
     agent.write_text(textwrap.dedent(LATE_FAILURE))
@@ -301,9 +299,6 @@ async def test_an_exception_after_system_start_is_shown_too(tmp_path: Path) -> N
         assert 'raise ConnectionError("CRM unreachable")' in details
 
 
-@pytest.mark.xfail(strict=True, reason="BUG in line_tui/model/conversation.py: RUN_FINISHED of a run whose chunks "
-                   "are all still queued for the caller comes before the turn exists (it is made on the first "
-                   "bus.deliver), so the turn never becomes finished and keeps its streaming cursor")
 async def test_a_reply_from_a_route_without_interrupt_on_is_marked_finished(tmp_path: Path) -> None:
     agent = tmp_path / "plain_agent.py"
     agent.write_text(textwrap.dedent(FIXED))
