@@ -46,6 +46,7 @@ class Message:
     id: int = field(default_factory=lambda: next(_message_ids))
     caused_by: int | None = None
     run: RouteRun | None = None
+    reached: bool = False  # a consumer's worker took it from its inbox (it was heard)
     created_ns: int = field(default_factory=time.monotonic_ns)
 
     @property
@@ -258,6 +259,7 @@ class Bus:
         for route in self.routes:
             removed = route.inbox.purge(lambda message: message.run is run)
             if removed:
+                run.queued -= len(removed)
                 purged.extend(removed)
                 self._settled(len(removed))
                 if self.tracer.enabled:

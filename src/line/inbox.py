@@ -80,9 +80,6 @@ class Inbox(Generic[T]):
             self._wake(self._putters)
         return item
 
-    def holds(self, predicate: Callable[[T], bool]) -> bool:
-        return any(predicate(item) for item in self._items)
-
     def purge(self, predicate: Callable[[T], bool]) -> list[T]:
         """Remove and return every queued item matching ``predicate`` (order kept)."""
         removed = [item for item in self._items if predicate(item)]

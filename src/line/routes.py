@@ -12,6 +12,11 @@ Interruption (``interrupt_on``) is applied by the bus when it *accepts* the inte
 the run is marked interrupted, its chunks still queued anywhere are purged, and its task is
 cancelled. The run closes every generator it opened (their ``finally`` runs) before the
 worker calls the handler, and the next run starts only after the handler returned.
+
+A run *finishes* (``run.finished``) when every chunk it published was taken by a consumer or
+cut. Until then it stays interruptible even after its generators ended: a reply generated
+faster than a slow consumer (a TTS) takes it is still cut by a barge-in, its handler runs,
+and ``on_late_cut`` hooks correct whoever recorded the reply as complete.
 """
 
 from __future__ import annotations
@@ -103,6 +108,7 @@ class RouteRun:
         "chunks_out",
         "context",
         "cut",
+        "cut_ids",
         "error",
         "error_stage",
         "heard",
@@ -112,7 +118,9 @@ class RouteRun:
         "interrupted",
         "landed",
         "late_cut_hooks",
+        "queued",
         "route",
+        "settled",
         "stage",
         "started_ns",
         "status",
@@ -135,9 +143,12 @@ class RouteRun:
         self.landed = False
         self.chunks_out = 0
         self.cut = 0
+        self.cut_ids: set[int] = set()
         self.heard: list[tuple[int, str]] = []
         self.ticks = 0
         self.late_cut_hooks: list[Callable[[], None]] = []
+        self.queued = 0  # its messages waiting in inboxes: until 0 the run can still be cut
+        self.settled = False  # the worker is done with it (waiting only for queued chunks to drain)
         self.error: BaseException | None = None
         self.error_stage: int | None = None
         self.task: asyncio.Task[None] | None = None
@@ -182,6 +193,8 @@ class Route:
         self.policy = Policy.SERIAL
         self.suspended = False
         self.active_run: RouteRun | None = None
+        self.draining_run: RouteRun | None = None  # the last run, finished but with chunks still queued
+        self._late_handler: asyncio.Task[None] | None = None
         self.bus: Bus | None = None
         self.inbox: Inbox[Message] = Inbox(1)
         self._worker: asyncio.Task[None] | None = None
@@ -255,6 +268,7 @@ class Route:
         self.active_run = None
         settled = self.inbox.clear()
         if settled and self.bus is not None:
+            unqueue(settled)
             self.bus._settled(len(settled))
 
     # -- matching (called by the bus) ----------------------------------------------------
@@ -313,10 +327,12 @@ class Route:
             self._supersede(message)
         bus._queued()
         inbox = self.inbox
+        run = message.run
         if not inbox.full():
             inbox.put_nowait(message)
+            if run is not None:
+                run.queued += 1
             return
-        run = message.run
         if run is not None:
             run.awaiting = f"backpressure: inbox of {self.name} is full"
         started = time.monotonic_ns()
@@ -325,6 +341,8 @@ class Route:
         except BaseException:
             bus._settled()
             raise
+        if run is not None:
+            run.queued += 1
         if tracer.enabled:
             tracer.emit(
                 TraceKind.BACKPRESSURE,
@@ -346,8 +364,8 @@ class Route:
                 self._report_error(exc, where="interrupt filter", stage=None, run=self.active_run,
                                    caused_by=message.id)
                 return
-        run = self.active_run
-        live = run is not None and self._interruptible(run)
+        run = self.interruptible_run
+        live = run is not None
         tracer = self.tracer
         if tracer.enabled:
             tracer.emit(
@@ -363,16 +381,22 @@ class Route:
         if live and run is not None:
             self._interrupt(run, message, spec)
 
-    def _interruptible(self, run: RouteRun) -> bool:
+    @property
+    def interruptible_run(self) -> RouteRun | None:
+        """The run an interrupt accepted now would cut: the running one, or the last one while
+        chunks of it still wait in some inbox (the caller has not heard them yet)."""
+        for run in (self.active_run, self.draining_run):
+            if run is not None and self._interruptible(run):
+                return run
+        return None
+
+    @staticmethod
+    def _interruptible(run: RouteRun) -> bool:
         """Running, or done generating (completed or failed) while some of its chunks still wait
         in an inbox: they are not heard yet, so a barge-in must still cut them."""
         if run.interrupted:
             return False
-        if run.status is RunStatus.RUNNING:
-            return True
-        assert self.bus is not None
-        return run.status is not RunStatus.INTERRUPTED and any(
-            route.inbox.holds(lambda message: message.run is run) for route in self.bus.routes)
+        return run.status is RunStatus.RUNNING or run.queued > 0
 
     def _interrupt(self, run: RouteRun, message: Message | None, spec: InterruptSpec | None) -> None:
         run.interrupted = True
@@ -380,11 +404,7 @@ class Route:
         run.interrupt_spec = spec
         run.accepted_ns = time.monotonic_ns()
         assert self.bus is not None
-        purged = self.bus.purge_run(run)
-        if purged:
-            cut_ids = {m.id for m in purged}
-            run.heard = [(mid, text) for mid, text in run.heard if mid not in cut_ids]
-            run.cut += len(purged)
+        self._cut(run, self.bus.purge_run(run))
         if run.status is not RunStatus.RUNNING:
             # Generation had ended but the worker had not finished the run: its generators are
             # closed already, so the interrupt lands (and closes) at once, on the queued chunks.
@@ -399,12 +419,28 @@ class Route:
                                  data={"since_accepted_ns": time.monotonic_ns() - run.accepted_ns})
             for hook in run.late_cut_hooks:
                 hook()
+            if run.settled:  # the worker moved on already: finish it and run its handler now
+                self._emit_finished(run)
+                self._late_handler = asyncio.get_running_loop().create_task(
+                    self._call_handler(run), name=f"handler of run {run.id} {self.name}")
+                self._background.add(self._late_handler)
+                self._late_handler.add_done_callback(self._background.discard)
         elif run.task is not None and not run.task.done():
             run.task.cancel()
 
+    @staticmethod
+    def _cut(run: RouteRun, purged: list[Message]) -> None:
+        """Count what an interrupt removed from inboxes. A chunk that reached one consumer was
+        heard even if a slower consumer's copy is cut, so only chunks no consumer got are cut."""
+        unheard = {message.id for message in purged if not message.reached} - run.cut_ids
+        if unheard:
+            run.cut_ids |= unheard
+            run.heard = [(mid, text) for mid, text in run.heard if mid not in unheard]
+            run.cut = len(run.cut_ids)
+
     def _supersede(self, message: Message) -> None:
-        run = self.active_run
-        if run is not None and self._interruptible(run):
+        run = self.interruptible_run
+        if run is not None:
             if self.tracer.enabled:
                 self.tracer.emit(TraceKind.INTERRUPT_ACCEPTED, route=self.name, run_id=run.id,
                                  message_id=message.id,
@@ -413,6 +449,7 @@ class Route:
             self._interrupt(run, message, None)
         stale = self.inbox.purge(lambda queued: True)
         if stale and self.bus is not None:
+            unqueue(stale)
             self.bus._settled(len(stale))
             if self.tracer.enabled:
                 for queued in stale:
@@ -441,6 +478,12 @@ class Route:
         tracer = bus.tracer
         while True:
             message = await inbox.get()
+            produced_by = message.run
+            if produced_by is not None:
+                message.reached = True
+                produced_by.queued -= 1
+                if not produced_by.queued and produced_by.settled and not produced_by.interrupted:
+                    produced_by.route._emit_finished(produced_by)
             try:
                 if tracer.enabled:
                     tracer.emit(TraceKind.BUS_DELIVER, route=self.name, run_id=message.run_id,
@@ -450,6 +493,9 @@ class Route:
                 bus._settled()
 
     async def _execute(self, trigger: Message) -> None:
+        if self._late_handler is not None:  # the next run starts after the handler returned
+            handler, self._late_handler = self._late_handler, None
+            await handler
         run = RouteRun(self, trigger)
         run.context = RunContext(self.tracer, self.name, run.id, run)
         self.active_run = run
@@ -506,6 +552,21 @@ class Route:
                              data={"since_accepted_ns": time.monotonic_ns() - run.accepted_ns})
 
     async def _finish(self, run: RouteRun) -> None:
+        run.settled = True
+        if run.queued and not run.interrupted:
+            # Its last chunks still wait for a consumer: it finishes when they are taken (the
+            # consumer's worker emits the record) or when a barge-in cuts them.
+            self.draining_run = run
+        else:
+            self._emit_finished(run)
+        if run.status is RunStatus.FAILED and run.error is not None:
+            await self._publish_error(run.error, where="stage", stage=run.error_stage, run=run)
+        if run.interrupted:
+            await self._call_handler(run)
+
+    def _emit_finished(self, run: RouteRun) -> None:
+        if self.draining_run is run:
+            self.draining_run = None
         tracer = self.tracer
         if tracer.enabled:
             tracer.emit(
@@ -514,10 +575,6 @@ class Route:
                       "delivered": run.chunks_out - run.cut,
                       "duration_ns": time.monotonic_ns() - run.started_ns},
             )
-        if run.status is RunStatus.FAILED and run.error is not None:
-            await self._publish_error(run.error, where="stage", stage=run.error_stage, run=run)
-        if run.interrupted:
-            await self._call_handler(run)
 
     async def _call_handler(self, run: RouteRun) -> None:
         spec = run.interrupt_spec
@@ -690,9 +747,7 @@ class Route:
             await self.bus.broadcast(message)
         except BaseException:
             if run.interrupted:  # cancelled while waiting for room: this chunk was cut too
-                run.cut += 1
-                if run.heard and run.heard[-1][0] == message.id:
-                    run.heard.pop()
+                Route._cut(run, [message])
             raise
 
     # -- errors --------------------------------------------------------------------------
@@ -740,6 +795,13 @@ class Route:
 
 
 _MISSING = object()
+
+
+def unqueue(messages: list[Message]) -> None:
+    """Messages taken out of an inbox without being delivered no longer hold their run open."""
+    for message in messages:
+        if message.run is not None:
+            message.run.queued -= 1
 
 
 class RouteBuilder:

@@ -59,7 +59,8 @@ class TraceKind(StrEnum):
     RUN_STARTED = "run.started"
     """route, run_id, message_id (the trigger)."""
     RUN_FINISHED = "run.finished"
-    """route, run_id; data: status (completed|interrupted|failed), chunks_out."""
+    """route, run_id; data: status (completed|interrupted|failed), chunks_out, cut, delivered,
+    duration_ns. Emitted once every chunk of the run was taken by a consumer or cut."""
     STAGE_IN = "stage.in"
     """route, run_id, stage (index), message_id of the item entering the stage."""
     STAGE_OUT = "stage.out"

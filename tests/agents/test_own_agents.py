@@ -231,9 +231,6 @@ async def test_barge_in_drops_the_chunks_still_queued_for_a_slow_listener() -> N
         assert logged == ["You said: "], "chunks still queued for the listener at the barge-in never reach it"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG in src/line/routes.py Route._interrupt: a chunk purged from *any* inbox "
-                   "is removed from run.heard, so the context loses text the caller did hear when another "
-                   "consumer was slower")
 async def test_a_slow_listener_does_not_shorten_what_the_context_says_the_caller_heard() -> None:
     async with call(agent_path("echo_agent")) as c, slow_listener(c) as (_, gate, inbox):
         system = c.system
@@ -249,9 +246,6 @@ async def test_a_slow_listener_does_not_shorten_what_the_context_says_the_caller
         assert c.node.conversation_events[-1] == AgentSpeechSent(content="You said: one two ", interrupted=True)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG in src/line/routes.py: once the worker reset active_run, a barge-in no "
-                   "longer reaches a finished run whose chunks still wait in a slow consumer's inbox; they are "
-                   "delivered after the interrupt (Route._interruptible covers that case only until then)")
 async def test_barge_in_also_cuts_the_chunks_still_queued_for_a_slow_listener_after_the_run_ended() -> None:
     async with call(agent_path("echo_agent")) as c, slow_listener(c) as (logged, gate, inbox):
         await c.system.user.say("one two three")

@@ -103,8 +103,8 @@ async def scenario(plan: list[Turn], queue_size: int, consumer_pauses: int) -> N
         if turn.barge_after is not None:
             for _ in range(turn.barge_after):
                 await asyncio.sleep(0)
-            run = route.active_run
-            if run is not None and not run.interrupted:
+            run = route.interruptible_run
+            if run is not None:
                 world.cut_runs.add(run.id)
                 interrupted_runs.append(run.id)
             await bus.publish(UserStartedSpeaking(), source="user")
