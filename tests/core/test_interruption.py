@@ -353,3 +353,45 @@ async def test_a_barge_in_after_generation_ended_still_cuts_the_queued_chunks(fa
     assert [(e.content, e.interrupted) for e in spoken] == [("one ", True)]
     errors = [r for r in records if r.kind == "bus.publish" and r.get("event_type") == "AgentError"]
     assert len(errors) == (1 if fails else 0), "a failure is still reported when a barge-in cut it"
+
+
+async def test_a_finished_reply_still_queued_for_a_slow_speaker_is_cut_and_its_handler_runs_first() -> None:
+    """The worker moved on (the run's generators are long closed), but the speaker has not taken
+    the chunks: the barge-in cuts them, the handler runs, and the next run starts after it."""
+    gate = asyncio.Event()
+    log: list[str] = []
+
+    async def generate(message: Message) -> AsyncIterator[AgentResponse]:
+        log.append(f"run {message.event.content}")
+        for word in ("one ", "two ", "three"):
+            yield AgentResponse(content=word)
+
+    async def handler() -> None:
+        await asyncio.sleep(0)
+        log.append("handler")
+
+    bus = Bus()
+    consumer = Consumer(bus, gate=gate)
+    bridge = Bridge("agent")
+    route = bridge.on(UserTranscriptionReceived).interrupt_on(UserStartedSpeaking, handler=handler) \
+        .stream(generate).broadcast().route
+    bus.register_bridge("agent", bridge)
+    records: list[Any] = []
+    bus.tracer.attach(records.extend)
+    await bus.start()
+    await bus.publish(UserTranscriptionReceived(content="a"), source="user")
+    await wait_for(lambda: route.active_run is None and route.draining_run is not None, "generated, not yet heard")
+    assert not [r for r in records if r.kind == "run.finished"], "not finished while its chunks wait"
+    await bus.publish(UserStartedSpeaking(), source="user")
+    await bus.publish(UserTranscriptionReceived(content="b"), source="user")
+    gate.set()
+    await bus.wait_idle()
+    await bus.cleanup()
+    bus.tracer.flush()
+
+    assert consumer.texts[0] == "one ", "the chunk already inside the speaker was heard"
+    assert consumer.texts[1:] == ["one ", "two ", "three"], "then only the next run's reply"
+    assert log == ["run a", "handler", "run b"]
+    finished = [r for r in records if r.kind == "run.finished" and r.route.startswith("agent")]
+    assert [(r.data["status"], r.data["delivered"], r.data["cut"]) for r in finished] == \
+        [("interrupted", 1, 2), ("completed", 3, 0)]
