@@ -39,6 +39,7 @@ from line.bus import Message
 from line.callables import accepts_argument, call_maybe_async, callable_name, require_callable
 from line.events import AgentError, AgentResponse
 from line.inbox import Inbox
+from line.llm.errors import LLMError
 from line.patterns import EventPattern
 from line.run_context import RunContext, enter_run_context, exit_run_context
 from line.trace import TraceKind, Tracer, TraceRecord
@@ -758,7 +759,7 @@ class Route:
                      else where)
         return AgentError(
             error=f"{type(exc).__name__} in {where} {label!r} of route {self.name}: {exc}",
-            code=where,
+            code=exc.code if isinstance(exc, LLMError) else where,  # e.g. "rate_limited", "stream_dropped"
             error_type=type(exc).__name__,
             route=self.name,
             stage=label,
