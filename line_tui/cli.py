@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from line.app import CallHandler
 from line.llm import LLMClient
@@ -108,8 +110,11 @@ def main(argv: list[str] | None = None, entry: AgentEntry | None = None) -> int:
 
 def run_handler(handler: CallHandler, argv: list[str] | None = None) -> int:
     """``VoiceAgentApp(handle_new_call).run()``: debug that agent."""
-    module = sys.modules.get(getattr(handler, "__module__", ""), None)
-    origin = getattr(module, "__file__", None) or getattr(handler, "__module__", "agent")
-    name = getattr(handler, "__module__", "agent").rpartition(".")[2]
-    entry = AgentEntry(name=name, handler=handler, origin=str(origin))
+    module_name = getattr(handler, "__module__", "agent")
+    module = sys.modules.get(module_name)
+    origin = getattr(module, "__file__", None) or module_name
+    # `python agent.py` runs the module as __main__: name the agent after its file instead.
+    name = Path(origin).stem if module_name == "__main__" else module_name.rpartition(".")[2]
+    doc = (inspect.getdoc(module) or "").split("\n\n")[0] if module is not None else ""
+    entry = AgentEntry(name=name, handler=handler, origin=str(origin), doc=doc)
     return main(sys.argv[1:] if argv is None else argv, entry=entry)

@@ -195,3 +195,25 @@ def test_line_tui_with_a_dotted_module_name_opens_the_debugger_on_it(monkeypatch
     module = importlib.import_module("tests.agents.counter_agent")
     assert options.target == "tests.agents.counter_agent"
     assert options.entry is not None and options.entry.handler is module.handle_new_call
+
+
+def test_python_agent_py_names_the_agent_after_its_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as a script the module is ``__main__``; the debugger's title must still say which agent."""
+    import types
+
+    from line_tui.cli import run_handler
+
+    script = types.ModuleType("__main__", "Weather desk: answers with a forecast.\n\nMore text.")
+    script.__file__ = str(AGENTS / "weather_desk.py")
+
+    async def handle_new_call(system: object, call_request: object) -> None:
+        """A handler defined in the script."""
+
+    handle_new_call.__module__ = "__main__"
+    monkeypatch.setitem(sys.modules, "__main__", script)
+    opened: list[DebuggerOptions] = []
+    monkeypatch.setattr(LineDebugger, "run", lambda self, *args, **kwargs: opened.append(self.options))
+    assert run_handler(handle_new_call, []) == 0
+    [options] = opened
+    assert options.entry is not None
+    assert (options.entry.name, options.entry.doc) == ("weather_desk", "Weather desk: answers with a forecast.")
