@@ -12,7 +12,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -28,11 +28,11 @@ __all__ = ["DEFAULT_QUEUE_SIZE", "Bus", "Message"]
 DEFAULT_QUEUE_SIZE = 1024
 
 _message_ids = itertools.count(1)
+_monotonic_ns = time.monotonic_ns
 # Wall-clock time of monotonic zero, so ``Message.timestamp`` costs nothing at creation.
 _WALL_OFFSET = time.time() - time.monotonic()
 
 
-@dataclass(slots=True, eq=False)
 class Message:
     """The envelope a stage receives: ``.event`` is the item, the rest says where it came from.
 
@@ -41,13 +41,28 @@ class Message:
     Treat messages as read-only.
     """
 
-    source: str = ""
-    event: Any = None
-    id: int = field(default_factory=lambda: next(_message_ids))
-    caused_by: int | None = None
-    run: RouteRun | None = None
-    reached: bool = False  # a consumer's worker took it from its inbox (it was heard)
-    created_ns: int = field(default_factory=time.monotonic_ns)
+    # A hand-written class rather than a dataclass: the router builds one per chunk and stage,
+    # and ``default_factory`` fields cost a lambda call each (408 -> 242 ns per message when
+    # called positionally, as the router does).
+    __slots__ = ("caused_by", "created_ns", "event", "id", "reached", "run", "source")
+
+    def __init__(
+        self,
+        source: str = "",
+        event: Any = None,
+        id: int | None = None,
+        caused_by: int | None = None,
+        run: RouteRun | None = None,
+        reached: bool = False,
+        created_ns: int | None = None,
+    ) -> None:
+        self.source = source
+        self.event = event
+        self.id: int = next(_message_ids) if id is None else id
+        self.caused_by = caused_by
+        self.run = run
+        self.reached = reached  # a consumer's worker took it from its inbox (it was heard)
+        self.created_ns: int = _monotonic_ns() if created_ns is None else created_ns
 
     @property
     def timestamp(self) -> float:

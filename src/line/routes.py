@@ -701,7 +701,7 @@ class Route:
         await self._emit(run, index, message, result)
 
     async def _emit(self, run: RouteRun, index: int, parent: Message, item: Any) -> None:
-        out = Message(self.bridge.node_id, item, caused_by=parent.id, run=run)
+        out = Message(self.bridge.node_id, item, None, parent.id, run)  # positional: see Message
         tracer = self.tracer
         if tracer.enabled:
             tracer.emit(TraceKind.STAGE_OUT, route=self.name, run_id=run.id, stage=index,
