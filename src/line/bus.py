@@ -174,25 +174,54 @@ class Bus:
             return
         if self._paused and message.run is not None:
             await self._wait_unpaused(message)
-        event_type = type(event)
+        plan = self._plan_of(type(event))
+        self._announce(message, plan)
+        for route in plan.routes:
+            await route.deliver(message)
+
+    def plan_now(self, message: Message) -> _Plan | None:
+        """Whether ``message`` (an event) can be broadcast at once, without a coroutine: the bus
+        is neither closed nor paused and every receiving route's inbox has room. Returns the
+        plan to pass to ``broadcast_now``, or None when the caller must ``await broadcast``.
+        The router takes this path once per chunk."""
+        if self._closed or self._paused:
+            return None
+        plan = self._plan_of(type(message.event))
+        for route in plan.routes:
+            if route.inbox.full():
+                return None
+        return plan
+
+    def broadcast_now(self, message: Message, plan: _Plan) -> None:
+        """``broadcast`` with the plan ``plan_now`` just returned, without waiting."""
+        self._announce(message, plan)
+        for route in plan.routes:
+            # Controls and offers only ever free room in an inbox, so every offer succeeds.
+            queued = route.offer(message)
+            assert queued, "an inbox filled up while a message was being broadcast"
+
+    def _plan_of(self, event_type: type) -> _Plan:
         plan = self._plans.get(event_type)
         if plan is None:
             plan = self._plan_for(event_type)
+        return plan
+
+    def _announce(self, message: Message, plan: _Plan) -> None:
+        """What accepting ``message`` does before it is queued: trace it, apply its controls."""
         tracer = self.tracer
         if tracer.enabled:
             run = message.run
+            event = message.event
             tracer.emit(
                 TraceKind.BUS_PUBLISH,
                 route=run.route.name if run is not None else None,
                 run_id=run.id if run is not None else None,
                 message_id=message.id,
                 caused_by=message.caused_by,
-                data={"source": message.source, "event_type": event_type.__name__, "event": event},
+                data={"source": message.source, "event_type": type(event).__name__, "event": event},
             )
         for control in plan.controls:
             control(message)
-        for route in plan.routes:
-            await route.deliver(message)
 
     async def publish(self, event: BaseModel, source: str = "", caused_by: int | None = None) -> Message:
         """Wrap ``event`` in a :class:`Message` and broadcast it; returns the message."""

@@ -312,38 +312,48 @@ class Route:
             return False
         return True
 
-    async def deliver(self, message: Message) -> None:
-        """Queue ``message`` as a trigger, waiting while the inbox is full (backpressure)."""
+    def offer(self, message: Message) -> bool:
+        """Take ``message`` as a trigger if this route wants it, queueing it when the inbox has
+        room. False when the route took it but the inbox is full: the caller must then
+        ``await put_waiting(message)`` (backpressure), which queues it once there is room."""
         if not self._accepts(message):
-            return
+            return True
         bus = self.bus
         assert bus is not None
-        tracer = bus.tracer
         if self.suspended:
+            tracer = bus.tracer
             if tracer.enabled:
                 tracer.emit(TraceKind.BUS_DROP, route=self.name, message_id=message.id,
                             caused_by=message.caused_by, data={"reason": "suspended"})
-            return
+            return True
         if self.policy is Policy.LATEST:
             self._supersede(message)
         bus._queued()
         inbox = self.inbox
+        if inbox.full():
+            return False
+        inbox.put_nowait(message)
         run = message.run
-        if not inbox.full():
-            inbox.put_nowait(message)
-            if run is not None:
-                run.queued += 1
-            return
+        if run is not None:
+            run.queued += 1
+        return True
+
+    async def put_waiting(self, message: Message) -> None:
+        """Queue a message ``offer`` took while the inbox was full, waiting for room."""
+        bus = self.bus
+        assert bus is not None
+        run = message.run
         if run is not None:
             run.awaiting = f"backpressure: inbox of {self.name} is full"
         started = time.monotonic_ns()
         try:
-            await inbox.put(message)
+            await self.inbox.put(message)
         except BaseException:
             bus._settled()
             raise
         if run is not None:
             run.queued += 1
+        tracer = bus.tracer
         if tracer.enabled:
             tracer.emit(
                 TraceKind.BACKPRESSURE,
@@ -353,6 +363,11 @@ class Route:
                 data={"who": run.route.name if run is not None else message.source,
                       "waited_ns": time.monotonic_ns() - started},
             )
+
+    async def deliver(self, message: Message) -> None:
+        """Queue ``message`` as a trigger, waiting while the inbox is full (backpressure)."""
+        if not self.offer(message):
+            await self.put_waiting(message)
 
     # -- control (synchronous, at the moment the bus accepts the event) ------------------
 
@@ -614,26 +629,32 @@ class Route:
                       "since_accepted_ns": time.monotonic_ns() - run.accepted_ns},
             )
 
-    async def _feed(self, run: RouteRun, index: int, message: Message) -> None:
-        """Push one item into stage ``index`` and everything it produces down the chain."""
-        stages = self.stages
-        if index == len(stages):
-            await self._sink(run, message)
-            return
-        stage = stages[index]
+    def _enter(self, run: RouteRun, index: int, message: Message) -> Any:
+        """Hand ``message`` to stage ``index``; returns what the stage function returned."""
+        stage = self.stages[index]
         tracer = self.tracer
         if tracer.enabled:
             tracer.emit(TraceKind.STAGE_IN, route=self.name, run_id=run.id, stage=index,
                         message_id=message.id, caused_by=message.caused_by)
         run.stage = index
         run.awaiting = stage.name
-        result = stage.fn(message)
-        kind = stage.kind
-        if kind is StageKind.STREAM:
-            await self._stream(run, index, message, result, nested=False)
+        return stage.fn(message)
+
+    async def _feed(self, run: RouteRun, index: int, message: Message) -> None:
+        """Push one item into stage ``index`` and everything it produces down the chain."""
+        stages = self.stages
+        if index == len(stages):
+            if not self._sink_now(run, message):
+                await self._sink(run, message)
             return
-        if inspect.isawaitable(result):
+        result = self._enter(run, index, message)
+        kind = stages[index].kind
+        if kind is StageKind.STREAM:
+            await self._stream(run, index, message, result)
+            return
+        if result is not None and inspect.isawaitable(result):
             result = await result
+        tracer = self.tracer
         if kind is StageKind.FILTER:
             if result:
                 if tracer.enabled:
@@ -651,25 +672,10 @@ class Route:
             return
         await self._emit(run, index, message, result)
 
-    async def _stream(self, run: RouteRun, index: int, message: Message, result: Any, nested: bool) -> None:
+    async def _stream(self, run: RouteRun, index: int, message: Message, result: Any, nested: bool = False) -> None:
         """Flat-map a stage result, deciding by what it *is* (so partials and lambdas work)."""
         if hasattr(result, "__aiter__"):
-            iterator = result.__aiter__()
-            try:
-                async for item in iterator:
-                    if item is not None:
-                        await self._emit(run, index, message, item)
-                    run.stage = index
-                    run.awaiting = self.stages[index].name
-                    run.ticks += 1
-                    if not run.ticks % YIELD_EVERY:
-                        await asyncio.sleep(0)
-            finally:
-                if run.interrupted:
-                    self._note_landed(run)
-                aclose = getattr(iterator, "aclose", None)
-                if aclose is not None:
-                    await aclose()
+            await self._stream_async(run, index, message, result.__aiter__())
             return
         if isinstance(result, str | bytes | BaseModel | dict):
             await self._emit(run, index, message, result)
@@ -700,13 +706,82 @@ class Route:
             return
         await self._emit(run, index, message, result)
 
+    async def _stream_async(self, run: RouteRun, index: int, message: Message, iterator: Any) -> None:
+        """Push every item of an async iterator (stage ``index``'s result) down the chain.
+
+        This loop carries every chunk of a streaming route, so it does what ``_emit`` and
+        ``_feed`` do inline, with what they look up held in locals: a coroutine per item and
+        stage less (a following ``stream`` stage costs one ``_stream_async``, the sink none).
+        """
+        stages = self.stages
+        name = stages[index].name
+        following = stages[index + 1] if index + 1 < len(stages) else None
+        into_stream = following is not None and following.kind is StageKind.STREAM
+        source = self.bridge.node_id
+        tracer = self.tracer
+        try:
+            async for item in iterator:
+                if item is not None:
+                    out = Message(source, item, None, message.id, run)  # positional: see Message
+                    if tracer.enabled:
+                        tracer.emit(TraceKind.STAGE_OUT, route=self.name, run_id=run.id, stage=index,
+                                    message_id=out.id, caused_by=message.id)
+                    if following is None:
+                        if not self._sink_now(run, out):
+                            await self._sink(run, out)
+                    elif into_stream:
+                        result = self._enter(run, index + 1, out)
+                        if hasattr(result, "__aiter__"):
+                            await self._stream_async(run, index + 1, out, result.__aiter__())
+                        else:
+                            await self._stream(run, index + 1, out, result)
+                    else:
+                        await self._feed(run, index + 1, out)
+                run.stage = index
+                run.awaiting = name
+                run.ticks += 1
+                if not run.ticks % YIELD_EVERY:
+                    await asyncio.sleep(0)
+        finally:
+            if run.interrupted:
+                self._note_landed(run)
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
     async def _emit(self, run: RouteRun, index: int, parent: Message, item: Any) -> None:
+        """Wrap ``item``, produced by stage ``index`` from ``parent``, and push it down the chain."""
         out = Message(self.bridge.node_id, item, None, parent.id, run)  # positional: see Message
         tracer = self.tracer
         if tracer.enabled:
             tracer.emit(TraceKind.STAGE_OUT, route=self.name, run_id=run.id, stage=index,
                         message_id=out.id, caused_by=parent.id)
         await self._feed(run, index + 1, out)
+
+    def _sink_now(self, run: RouteRun, message: Message) -> bool:
+        """The end of the chain in the common case, without a coroutine: nothing to broadcast,
+        or an event of the wanted type that the bus can queue at once. Returns False, having
+        done nothing, when the chunk needs ``await _sink`` (coercion, errors, a full inbox,
+        a paused bus)."""
+        if run.interrupted:
+            raise _Interrupted
+        if not self.broadcasts:
+            return True
+        event = message.event
+        wanted = self.broadcast_type
+        if not isinstance(event, BaseModel) or (wanted is not None and not isinstance(event, wanted)):
+            return False
+        bus = self.bus
+        assert bus is not None
+        plan = bus.plan_now(message)
+        if plan is None:
+            return False
+        run.chunks_out += 1
+        if type(event) is AgentResponse or isinstance(event, AgentResponse):
+            run.heard.append((message.id, event.content))
+        run.awaiting = "bus"  # what an interrupt accepted by this very broadcast would report
+        bus.broadcast_now(message, plan)
+        return True
 
     async def _sink(self, run: RouteRun, message: Message) -> None:
         if run.interrupted:
