@@ -17,17 +17,101 @@ from line.trace import TraceKind, TraceRecord
 USER_BRIDGE = "user"
 MAX_TURNS = 200
 MAX_PENDING = 4096
+#: Appended pieces joined into one block (bounds the per-turn list of small strings).
+BLOCK = 256
 
 
-@dataclass
+class GrowingText:
+    """Text that grows chunk by chunk: appends are O(1) and the tail is read without joining
+    it all (a 10 s reply at 10,000 chunks/s is 600 KB; ``str +=`` would copy it per chunk)."""
+
+    __slots__ = ("_blocks", "_parts", "length")
+
+    def __init__(self, text: str = "") -> None:
+        self._blocks: list[str] = [text] if text else []  # joined runs of BLOCK parts
+        self._parts: list[str] = []
+        self.length = len(text)
+
+    def append(self, piece: str) -> None:
+        if not piece:
+            return
+        parts = self._parts
+        parts.append(piece)
+        self.length += len(piece)
+        if len(parts) >= BLOCK:
+            self._blocks.append("".join(parts))
+            parts.clear()
+
+    @property
+    def value(self) -> str:
+        if self._parts or len(self._blocks) > 1:
+            joined = "".join(self._blocks) + "".join(self._parts)
+            self._blocks = [joined] if joined else []
+            self._parts = []
+        return self._blocks[0] if self._blocks else ""
+
+    def tail(self, chars: int) -> str:
+        """The last ``chars`` characters (all of it when shorter)."""
+        if chars <= 0:
+            return ""
+        if self.length <= chars:
+            return self.value
+        pieces: list[str] = []
+        taken = 0
+        for source in (self._parts, self._blocks):
+            for piece in reversed(source):
+                pieces.append(piece)
+                taken += len(piece)
+                if taken >= chars:
+                    return "".join(reversed(pieces))[-chars:]
+        return "".join(reversed(pieces))[-chars:]  # not reached: length > chars
+
+    def __len__(self) -> int:
+        return self.length
+
+
 class Turn:
-    role: str  # "user" | "agent"
-    text: str = ""
-    cut: str = ""
-    run_id: int | None = None
-    interrupted: bool = False
-    failed: bool = False
-    finished: bool = False
+    """One turn of the conversation; an agent turn grows as its chunks are delivered."""
+
+    __slots__ = ("_cut", "_text", "failed", "finished", "interrupted", "role", "run_id")
+
+    def __init__(self, role: str, text: str = "", cut: str = "", run_id: int | None = None,
+                 interrupted: bool = False, failed: bool = False, finished: bool = False) -> None:
+        self.role = role  # "user" | "agent"
+        self._text = GrowingText(text)
+        self._cut = GrowingText(cut)  # published but never heard (dropped, or left in buffers)
+        self.run_id = run_id
+        self.interrupted = interrupted
+        self.failed = failed
+        self.finished = finished
+
+    @property
+    def text(self) -> str:
+        return self._text.value
+
+    @property
+    def cut(self) -> str:
+        return self._cut.value
+
+    @property
+    def heard(self) -> GrowingText:
+        return self._text
+
+    @property
+    def unheard(self) -> GrowingText:
+        return self._cut
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Turn):
+            return NotImplemented
+        return (self.role, self.text, self.cut, self.run_id, self.interrupted, self.failed, self.finished) == \
+            (other.role, other.text, other.cut, other.run_id, other.interrupted, other.failed, other.finished)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"Turn(role={self.role!r}, text={self.text!r}, cut={self.cut!r}, run_id={self.run_id!r}, "
+                f"interrupted={self.interrupted!r}, failed={self.failed!r}, finished={self.finished!r})")
 
 
 @dataclass
@@ -42,38 +126,62 @@ class ConversationModel:
     speaking: bool = False
 
     def feed(self, record: TraceRecord, buffered: Any = None) -> None:
+        """Fold one record (``DebuggerState`` calls the method of its kind directly)."""
         kind = record.kind
         if kind is TraceKind.ROUTE_DEFINED:
-            if record.get("bridge") == USER_BRIDGE:
-                self.user_routes.add(record.route or "")
+            self.route_defined(record)
         elif kind is TraceKind.BUS_PUBLISH:
-            self._published(record)
+            self.published(record)
         elif kind is TraceKind.BUS_DELIVER:
-            if record.route in self.user_routes and record.message_id in self._pending:
-                run_id, text = self._pending.pop(record.message_id)  # type: ignore[arg-type]
-                self._agent_turn(run_id).text += text
+            self.delivered(record)
         elif kind is TraceKind.BUS_DROP:
-            if record.route in self.user_routes and record.message_id in self._pending:
-                run_id, text = self._pending.pop(record.message_id)  # type: ignore[arg-type]
-                self._agent_turn(run_id).cut += text
-        elif kind is TraceKind.INTERRUPT_ACCEPTED and record.run_id is not None:
-            turn = self._by_run.get(record.run_id)
-            if turn is None and buffered:
-                # Cut before the caller heard a word: the turn still shows, all of it cut.
-                turn = self._agent_turn(record.run_id)
-            if turn is not None:
-                turn.interrupted = True
-                if buffered:
-                    turn.cut += buffered
-        elif kind is TraceKind.RUN_FINISHED and record.run_id is not None:
-            status = record.get("status", "")
-            turn = self._by_run.get(record.run_id)
-            if turn is not None:
-                self._finish(turn, status)
-            else:
-                self._finished[record.run_id] = status
-                if len(self._finished) > MAX_PENDING:
-                    self._finished.popitem(last=False)
+            self.dropped(record)
+        elif kind is TraceKind.INTERRUPT_ACCEPTED:
+            self.interrupt_accepted(record, buffered)
+        elif kind is TraceKind.RUN_FINISHED:
+            self.run_finished(record)
+
+    def route_defined(self, record: TraceRecord) -> None:
+        if record.get("bridge") == USER_BRIDGE:
+            self.user_routes.add(record.route or "")
+
+    def delivered(self, record: TraceRecord) -> None:
+        """A chunk reached the caller: it was heard."""
+        if record.route in self.user_routes:
+            pending = self._pending.pop(record.message_id, None)  # type: ignore[arg-type]
+            if pending is not None:
+                self._agent_turn(pending[0]).heard.append(pending[1])
+
+    def dropped(self, record: TraceRecord) -> None:
+        """A chunk was dropped on its way to the caller: it was cut."""
+        if record.route in self.user_routes:
+            pending = self._pending.pop(record.message_id, None)  # type: ignore[arg-type]
+            if pending is not None:
+                self._agent_turn(pending[0]).unheard.append(pending[1])
+
+    def interrupt_accepted(self, record: TraceRecord, buffered: Any = None) -> None:
+        if record.run_id is None:
+            return
+        turn = self._by_run.get(record.run_id)
+        if turn is None and buffered:
+            # Cut before the caller heard a word: the turn still shows, all of it cut.
+            turn = self._agent_turn(record.run_id)
+        if turn is not None:
+            turn.interrupted = True
+            if buffered:
+                turn.unheard.append(buffered)
+
+    def run_finished(self, record: TraceRecord) -> None:
+        if record.run_id is None:
+            return
+        status = record.get("status", "")
+        turn = self._by_run.get(record.run_id)
+        if turn is not None:
+            self._finish(turn, status)
+        else:
+            self._finished[record.run_id] = status
+            if len(self._finished) > MAX_PENDING:
+                self._finished.popitem(last=False)
 
     @staticmethod
     def _finish(turn: Turn, status: str) -> None:
@@ -81,9 +189,10 @@ class ConversationModel:
         turn.interrupted = turn.interrupted or status == "interrupted"
         turn.failed = status == "failed"
 
-    def _published(self, record: TraceRecord) -> None:
-        event_type = record.get("event_type")
-        event = record.get("event")
+    def published(self, record: TraceRecord) -> None:
+        data = record.data or {}
+        event_type = data.get("event_type")
+        event = data.get("event")
         if event_type == "UserTranscriptionReceived":
             self.turns.append(Turn("user", text=getattr(event, "content", ""), finished=True))
             self.speaking = False

@@ -8,6 +8,9 @@ from textual.widgets import Static
 from line_tui.model import DebuggerState
 
 SHOWN_TURNS = 40
+#: Characters shown of one agent turn (heard + cut): an endless reply is shown by its end, with
+#: how much came before it, so a frame never re-wraps the whole reply.
+TURN_TAIL_CHARS = 2000
 
 
 class ConversationPanel(Static):
@@ -25,9 +28,15 @@ class ConversationPanel(Static):
                 text.append("\n")
                 continue
             text.append("agent ", "bold green")
-            text.append(turn.text)
-            if turn.cut:
-                text.append(turn.cut, "strike dim red")
+            heard, cut = turn.heard, turn.unheard
+            shown_cut = min(len(cut), TURN_TAIL_CHARS)
+            shown_heard = min(len(heard), TURN_TAIL_CHARS - shown_cut)
+            earlier = len(heard) + len(cut) - shown_heard - shown_cut
+            if earlier:
+                text.append(f"… {earlier:,} earlier characters … ", "dim italic")
+            text.append(heard.tail(shown_heard))
+            if shown_cut:
+                text.append(cut.tail(shown_cut), "strike dim red")
             if turn.interrupted:
                 text.append("  ⟂ interrupted", "bold red")
             elif turn.failed:
