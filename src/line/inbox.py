@@ -61,6 +61,13 @@ class Inbox(Generic[T]):
         self._wake(self._getters)
         return waited
 
+    def get_nowait(self) -> T:
+        """Take the oldest item; the inbox must not be empty (check ``len`` first)."""
+        item = self._items.popleft()
+        if self._putters:
+            self._wake(self._putters)
+        return item
+
     async def get(self) -> T:
         items = self._items
         while not items:

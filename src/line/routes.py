@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from types import AsyncGeneratorType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
@@ -493,7 +494,8 @@ class Route:
         inbox = self.inbox
         tracer = bus.tracer
         while True:
-            message = await inbox.get()
+            # What is queued already is taken without a coroutine; only an empty inbox waits.
+            message = inbox.get_nowait() if len(inbox) else await inbox.get()
             produced_by = message.run
             if produced_by is not None:
                 message.reached = True
@@ -537,7 +539,9 @@ class Route:
         else:
             await self._run(run)
         self.active_run = None
-        await self._finish(run)
+        self._settle(run)
+        if run.error is not None or run.interrupted:
+            await self._aftermath(run)
 
     async def _run(self, run: RouteRun) -> None:
         assert run.context is not None
@@ -567,7 +571,8 @@ class Route:
             self.tracer.emit(TraceKind.INTERRUPT_CLOSED, route=self.name, run_id=run.id,
                              data={"since_accepted_ns": time.monotonic_ns() - run.accepted_ns})
 
-    async def _finish(self, run: RouteRun) -> None:
+    def _settle(self, run: RouteRun) -> None:
+        """The worker is done with ``run``: it finishes now, or once its queued chunks drain."""
         run.settled = True
         if run.queued and not run.interrupted:
             # Its last chunks still wait for a consumer: it finishes when they are taken (the
@@ -575,6 +580,9 @@ class Route:
             self.draining_run = run
         else:
             self._emit_finished(run)
+
+    async def _aftermath(self, run: RouteRun) -> None:
+        """After a settled run that failed or was interrupted: publish its error, call its handler."""
         if run.status is RunStatus.FAILED and run.error is not None:
             await self._publish_error(run.error, where="stage", stage=run.error_stage, run=run)
         if run.interrupted:
@@ -719,6 +727,7 @@ class Route:
         into_stream = following is not None and following.kind is StageKind.STREAM
         source = self.bridge.node_id
         tracer = self.tracer
+        exhausted = False
         try:
             async for item in iterator:
                 if item is not None:
@@ -742,12 +751,16 @@ class Route:
                 run.ticks += 1
                 if not run.ticks % YIELD_EVERY:
                     await asyncio.sleep(0)
+            exhausted = True
         finally:
             if run.interrupted:
                 self._note_landed(run)
-            aclose = getattr(iterator, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            # An async generator that ran to its end is closed already (its `finally` ran):
+            # `aclose` would be a no-op costing ~0.2 µs per item of a per-item stage.
+            if not (exhausted and type(iterator) is AsyncGeneratorType):
+                aclose = getattr(iterator, "aclose", None)
+                if aclose is not None:
+                    await aclose()
 
     async def _emit(self, run: RouteRun, index: int, parent: Message, item: Any) -> None:
         """Wrap ``item``, produced by stage ``index`` from ``parent``, and push it down the chain."""
