@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from line.trace import TraceKind, TraceRecord
@@ -31,55 +31,94 @@ class DebuggerState:
     call_ended: bool = False
     errors: list[str] = field(default_factory=list)
     last_t_ns: int = 0
+    _handlers: dict[TraceKind, Callable[[TraceRecord], None]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def feed(self, records: Iterable[TraceRecord]) -> None:
-        batch = list(records)
+        batch = records if isinstance(records, list) else list(records)
         if not batch:
             return
-        routes = self.routes.feed
-        conversation = self.conversation.feed
-        log = self.log.feed
+        handlers = self._handlers
+        if handlers is None:
+            handlers = self._handlers = self._make_handlers()
         for record in batch:
-            kind = record.kind
-            routes(record)
-            if kind is TraceKind.BUS_PUBLISH:
-                self.ids.message(record.message_id)
-                if record.run_id is not None:
-                    self.ids.run(record.run_id)
-                log(record)
-                conversation(record)
-                event_type = record.get("event_type")
-                if event_type == "EndCall":
-                    self.call_ended = True
-            elif kind is TraceKind.STAGE_OUT:
-                log(record)
-            elif kind is TraceKind.BUFFER:
-                self.buffers.feed(record)
-            elif kind is TraceKind.RUN_STARTED:
-                self.ids.run(record.run_id)
-            elif kind is TraceKind.INTERRUPT_ACCEPTED:
-                buffered = self.buffers.last_contents_of_run(record.run_id) if record.run_id else ""
-                conversation(record, buffered)
-                self.interruptions.feed(record, buffered)
-            elif kind in _INTERRUPT_KINDS:
-                self.interruptions.feed(record)
-                if kind is TraceKind.RUN_FINISHED:
-                    conversation(record)
-            elif kind in (TraceKind.BUS_DELIVER, TraceKind.BUS_DROP, TraceKind.ROUTE_DEFINED):
-                conversation(record)
-            elif kind is TraceKind.ERROR:
-                self.errors.append(f"{record.route}: {record.get('exc_type')}: {record.get('message')}")
-                del self.errors[:-20]
-            elif kind is TraceKind.PIPELINE_PAUSED:
-                self.paused = True
-            elif kind is TraceKind.PIPELINE_RESUMED:
-                self.paused = False
-            elif kind is TraceKind.OBSERVER_OVERFLOW:
-                self.records_dropped += record.get("dropped", 0)
+            handler = handlers.get(record.kind)
+            if handler is not None:
+                handler(record)
         self.stats.feed(batch)
         self.records_seen += len(batch)
         self.last_t_ns = batch[-1].t_ns
         self.version += 1
+
+    def _make_handlers(self) -> dict[TraceKind, Callable[[TraceRecord], None]]:
+        """One function per record kind doing what every model does with it (kinds no model
+        uses are absent): a dict lookup per record instead of every model testing the kind."""
+        routes, conversation, log = self.routes, self.conversation, self.log
+        interruptions = self.interruptions.feed
+        handlers = routes.handlers()
+        ids = self.ids
+
+        def both(*steps: Callable[[TraceRecord], None]) -> Callable[[TraceRecord], None]:
+            def run(record: TraceRecord) -> None:
+                for step in steps:
+                    step(record)
+            return run
+
+        def publish(record: TraceRecord) -> None:
+            ids.note_message(record.message_id)
+            ids.note_run(record.run_id)
+            log.publish(record)
+            conversation.published(record)
+            if record.data is not None and record.data.get("event_type") == "EndCall":
+                self.call_ended = True
+
+        def run_started(record: TraceRecord) -> None:
+            routes.run_started(record)
+            ids.note_run(record.run_id)
+
+        def stage_out(record: TraceRecord) -> None:
+            routes.stage_out(record)
+            log.stage_out(record)
+
+        def interrupt_accepted(record: TraceRecord) -> None:
+            buffered = self.buffers.last_contents_of_run(record.run_id) if record.run_id else ""
+            conversation.interrupt_accepted(record, buffered)
+            self.interruptions.feed(record, buffered)
+
+        def error(record: TraceRecord) -> None:
+            routes.error(record)
+            self.errors.append(f"{record.route}: {record.get('exc_type')}: {record.get('message')}")
+            del self.errors[:-20]
+
+        def paused(_: TraceRecord) -> None:
+            self.paused = True
+
+        def resumed(_: TraceRecord) -> None:
+            self.paused = False
+
+        def overflow(record: TraceRecord) -> None:
+            self.records_dropped += record.get("dropped", 0)
+
+        handlers.update({
+            TraceKind.BUS_PUBLISH: publish,
+            TraceKind.STAGE_OUT: stage_out,
+            TraceKind.RUN_STARTED: run_started,
+            TraceKind.BUS_DELIVER: conversation.delivered,
+            TraceKind.BUS_DROP: both(routes.dropped, conversation.dropped),
+            TraceKind.ROUTE_DEFINED: both(routes.define, conversation.route_defined),
+            TraceKind.RUN_FINISHED: both(routes.run_finished, interruptions, conversation.run_finished),
+            TraceKind.INTERRUPT_ACCEPTED: interrupt_accepted,
+            TraceKind.INTERRUPT_LANDED: both(routes.interrupt_landed, interruptions),
+            TraceKind.INTERRUPT_CLOSED: interruptions,
+            TraceKind.HANDLER_STARTED: interruptions,
+            TraceKind.HANDLER_FINISHED: interruptions,
+            TraceKind.BUFFER: self.buffers.feed,
+            TraceKind.ERROR: error,
+            TraceKind.PIPELINE_PAUSED: paused,
+            TraceKind.PIPELINE_RESUMED: resumed,
+            TraceKind.OBSERVER_OVERFLOW: overflow,
+        })
+        return handlers
 
     def new_call(self) -> None:
         """Forget the conversation and its cards; keep route definitions and counters."""
@@ -91,11 +130,3 @@ class DebuggerState:
         self.call_ended = False
         self.version += 1
 
-
-_INTERRUPT_KINDS = frozenset({
-    TraceKind.INTERRUPT_LANDED,
-    TraceKind.INTERRUPT_CLOSED,
-    TraceKind.HANDLER_STARTED,
-    TraceKind.HANDLER_FINISHED,
-    TraceKind.RUN_FINISHED,
-})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -44,6 +45,9 @@ class RouteView:
     suspended: bool = False
     last_error: str | None = None
     last_status: str | None = None
+    #: The stage the last item entered, while no other record changed the stage states since
+    #: (lets the next focus change only the stages in between); ``None`` forces a full pass.
+    focused: int | None = field(default=None, compare=False, repr=False)
 
     @property
     def state(self) -> StageState:
@@ -59,51 +63,116 @@ class RoutesModel:
     routes: dict[str, RouteView] = field(default_factory=dict)
 
     def feed(self, record: TraceRecord) -> None:
-        kind = record.kind
-        if kind is TraceKind.ROUTE_DEFINED:
-            self._define(record)
-            return
+        """Fold one record (``DebuggerState`` calls the handler of its kind directly)."""
+        handler = self.handlers().get(record.kind)
+        if handler is not None:
+            handler(record)
+
+    def handlers(self) -> dict[TraceKind, Callable[[TraceRecord], None]]:
+        """What this model does per record kind; kinds it does not use are absent."""
+        return {
+            TraceKind.ROUTE_DEFINED: self.define,
+            TraceKind.STAGE_IN: self.stage_in,
+            TraceKind.STAGE_OUT: self.stage_out,
+            TraceKind.STAGE_FILTERED: self.stage_filtered,
+            TraceKind.RUN_STARTED: self.run_started,
+            TraceKind.RUN_FINISHED: self.run_finished,
+            TraceKind.INTERRUPT_LANDED: self.interrupt_landed,
+            TraceKind.ERROR: self.error,
+            TraceKind.BUS_DROP: self.dropped,
+            TraceKind.SUSPENDED: self.suspended,
+            TraceKind.RESUMED: self.resumed,
+        }
+
+    def _stage(self, record: TraceRecord) -> tuple[RouteView | None, StageView | None]:
+        route = self.routes.get(record.route or "")
+        if route is None:
+            return None, None
+        index = record.stage
+        stages = route.stages
+        return route, stages[index] if index is not None and index < len(stages) else None
+
+    def stage_in(self, record: TraceRecord) -> None:
         route = self.routes.get(record.route or "")
         if route is None:
             return
-        stage = route.stages[record.stage] if record.stage is not None and record.stage < len(route.stages) else None
-        if kind is TraceKind.STAGE_IN and stage is not None:
-            stage.items_in += 1
-            self._focus(route, stage.index)
-        elif kind is TraceKind.STAGE_OUT and stage is not None:
-            stage.items_out += 1
-        elif kind is TraceKind.STAGE_FILTERED and stage is not None:
+        index = record.stage
+        stages = route.stages
+        if index is None or not 0 <= index < len(stages):
+            return
+        stages[index].items_in += 1
+        _focus(route, stages, index)
+
+    def stage_out(self, record: TraceRecord) -> None:
+        route = self.routes.get(record.route or "")
+        if route is None:
+            return
+        index = record.stage
+        stages = route.stages
+        if index is not None and index < len(stages):
+            stages[index].items_out += 1
+
+    def stage_filtered(self, record: TraceRecord) -> None:
+        _, stage = self._stage(record)
+        if stage is not None:
             stage.filtered += 1
-        elif kind is TraceKind.RUN_STARTED:
+
+    def run_started(self, record: TraceRecord) -> None:
+        route = self.routes.get(record.route or "")
+        if route is not None:
             route.runs += 1
             route.active_run = record.run_id
             route.last_error = None
-        elif kind is TraceKind.RUN_FINISHED:
-            route.active_run = None
-            route.last_status = record.get("status")
-            for view in route.stages:
-                if view.state not in (StageState.CANCELLED, StageState.FAILED):
-                    view.state = StageState.IDLE
-        elif kind is TraceKind.INTERRUPT_LANDED:
-            for view in route.stages:
+
+    def run_finished(self, record: TraceRecord) -> None:
+        route = self.routes.get(record.route or "")
+        if route is None:
+            return
+        route.active_run = None
+        route.last_status = record.get("status")
+        route.focused = None
+        for view in route.stages:
+            if view.state not in (StageState.CANCELLED, StageState.FAILED):
                 view.state = StageState.IDLE
-            if stage is not None:
-                stage.state = StageState.CANCELLED
-        elif kind is TraceKind.ERROR:
-            route.errors += 1
-            route.last_error = f"{record.get('exc_type')} in {record.get('where')} " \
-                               f"{record.get('stage_name')!r}: {record.get('message')}"
-            if stage is not None:
-                stage.errors += 1
-                stage.state = StageState.FAILED
-        elif kind is TraceKind.BUS_DROP:
+
+    def interrupt_landed(self, record: TraceRecord) -> None:
+        route, stage = self._stage(record)
+        if route is None:
+            return
+        route.focused = None
+        for view in route.stages:
+            view.state = StageState.IDLE
+        if stage is not None:
+            stage.state = StageState.CANCELLED
+
+    def error(self, record: TraceRecord) -> None:
+        route, stage = self._stage(record)
+        if route is None:
+            return
+        route.errors += 1
+        route.last_error = f"{record.get('exc_type')} in {record.get('where')} " \
+                           f"{record.get('stage_name')!r}: {record.get('message')}"
+        if stage is not None:
+            route.focused = None
+            stage.errors += 1
+            stage.state = StageState.FAILED
+
+    def dropped(self, record: TraceRecord) -> None:
+        route = self.routes.get(record.route or "")
+        if route is not None:
             route.dropped += 1
-        elif kind is TraceKind.SUSPENDED:
+
+    def suspended(self, record: TraceRecord) -> None:
+        route = self.routes.get(record.route or "")
+        if route is not None:
             route.suspended = True
-        elif kind is TraceKind.RESUMED:
+
+    def resumed(self, record: TraceRecord) -> None:
+        route = self.routes.get(record.route or "")
+        if route is not None:
             route.suspended = False
 
-    def _define(self, record: TraceRecord) -> None:
+    def define(self, record: TraceRecord) -> None:
         name = record.route or "?"
         stages = [StageView(i, label) for i, label in enumerate(record.get("stages", []))]
         self.routes[name] = RouteView(
@@ -116,13 +185,28 @@ class RoutesModel:
             stages=stages,
         )
 
-    @staticmethod
-    def _focus(route: RouteView, index: int) -> None:
-        """The stage an item just entered runs; the stream stages above it wait on it."""
-        for view in route.stages:
+
+def _focus(route: RouteView, stages: list[StageView], index: int) -> None:
+    """The stage an item just entered runs; the stream stages above it wait on it.
+
+    That is: stages above ``index`` await, ``index`` runs, and one below that ran is idle. When
+    nothing else changed the states since the last focus (``route.focused``), only the stages
+    between the two focuses change, so an item flowing down a long route costs O(1) per stage.
+    """
+    previous = route.focused
+    route.focused = index
+    if previous is None:
+        for view in stages:
             if view.index == index:
                 view.state = StageState.RUNNING
             elif view.index < index:
                 view.state = StageState.AWAITING
             elif view.state is StageState.RUNNING:
                 view.state = StageState.IDLE
+    elif index > previous:
+        for view in stages[previous:index]:
+            view.state = StageState.AWAITING
+        stages[index].state = StageState.RUNNING
+    elif index < previous:
+        stages[index].state = StageState.RUNNING
+        stages[previous].state = StageState.IDLE

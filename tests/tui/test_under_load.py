@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import random
+
 from line.llm import ScriptRule
+from line.trace import TraceKind, TraceRecord
 from line_tui.model.conversation import BLOCK, GrowingText, Turn
+from line_tui.model.event_log import EventLogModel
+from line_tui.model.numbering import KEPT, Numbering
+from line_tui.model.routes import RoutesModel, StageState
 from line_tui.widgets.conversation_panel import TURN_TAIL_CHARS, ConversationPanel
 
 from .helpers import SIZE, agent_turns, idle, make_app, settle
@@ -51,3 +57,68 @@ async def test_a_long_turn_shows_its_end_and_how_much_came_before() -> None:
         assert f"agent … {earlier:,} earlier characters … {heard[earlier:]}" in shown
         assert shown.count("word") < TURN_TAIL_CHARS // 5
         assert "the [bold]end[/]." in shown
+
+
+def _reference_states(states: list[StageState], kind: TraceKind, stage: int | None) -> None:
+    """How each record changes the stage states, recomputed over every stage (the spec)."""
+    if kind is TraceKind.STAGE_IN and stage is not None:
+        for index, state in enumerate(states):
+            if index == stage:
+                states[index] = StageState.RUNNING
+            elif index < stage:
+                states[index] = StageState.AWAITING
+            elif state is StageState.RUNNING:
+                states[index] = StageState.IDLE
+    elif kind is TraceKind.RUN_FINISHED:
+        for index, state in enumerate(states):
+            if state not in (StageState.CANCELLED, StageState.FAILED):
+                states[index] = StageState.IDLE
+    elif kind is TraceKind.INTERRUPT_LANDED:
+        states[:] = [StageState.IDLE] * len(states)
+        if stage is not None:
+            states[stage] = StageState.CANCELLED
+    elif kind is TraceKind.ERROR and stage is not None:
+        states[stage] = StageState.FAILED
+
+
+def test_stage_states_follow_items_down_the_route_like_a_full_recomputation() -> None:
+    """The routes model only touches the stages between two focuses; any mix of records must
+    leave the same states as recomputing every stage."""
+    rng = random.Random(5)
+    model = RoutesModel()
+    stages = [f"stream:s{i}" for i in range(5)]
+    model.feed(TraceRecord(TraceKind.ROUTE_DEFINED, 0, route="r", data={"stages": stages, "bridge": "b"}))
+    expected = [StageState.IDLE] * len(stages)
+    kinds = [TraceKind.STAGE_IN] * 12 + [TraceKind.STAGE_OUT, TraceKind.RUN_FINISHED, TraceKind.INTERRUPT_LANDED,
+                                         TraceKind.ERROR, TraceKind.RUN_STARTED]
+    for step in range(5000):
+        kind = rng.choice(kinds)
+        stage = rng.choice([None, *range(len(stages))]) if kind is not TraceKind.STAGE_IN else rng.randrange(5)
+        model.feed(TraceRecord(kind, step, route="r", run_id=1, stage=stage))
+        _reference_states(expected, kind, stage)
+        assert [view.state for view in model.routes["r"].stages] == expected, step
+
+
+def test_numbers_stay_stable_for_recent_ids_and_memory_stays_bounded() -> None:
+    ids = Numbering()
+    for message_id in range(1000, 1000 + 3 * KEPT):
+        ids.note_message(message_id)
+    newest = 1000 + 3 * KEPT - 1
+    assert ids.message(newest) == f"#{3 * KEPT}"
+    assert ids.message(newest - KEPT + 1) == f"#{2 * KEPT + 1}", "the latest KEPT ids keep their numbers"
+    assert ids.message(1000) == f"#{3 * KEPT + 1}", "an id long forgotten is numbered anew"
+    assert (ids.message(None), ids.run(None)) == ("-", "-")
+    ids.note_run(7)
+    assert ids.run(7) == "r1" and ids.run(8) == "r2"
+
+
+def test_the_log_reads_only_the_entries_it_shows() -> None:
+    log = EventLogModel()
+    for message_id in range(1, 301):
+        event_type = "AgentResponse" if message_id % 3 else "ToolCall"
+        log.publish(TraceRecord(TraceKind.BUS_PUBLISH, message_id, message_id=message_id,
+                                data={"event_type": event_type, "source": "s", "event": None}))
+    for filter_type in (None, "AgentResponse", "ToolCall"):
+        log.filter_type = filter_type
+        assert log.visible(last=40) == log.visible()[-40:]
+    assert log.visible(last=1000) == log.visible()
