@@ -39,6 +39,7 @@ from pydantic import BaseModel, ValidationError
 from line.bus import Message
 from line.callables import accepts_argument, call_maybe_async, callable_name, require_callable
 from line.events import AgentError, AgentResponse
+from line.heard import HeardChunks
 from line.inbox import Inbox
 from line.llm.errors import LLMError
 from line.patterns import EventPattern
@@ -146,7 +147,7 @@ class RouteRun:
         self.chunks_out = 0
         self.cut = 0
         self.cut_ids: set[int] = set()
-        self.heard: list[tuple[int, str]] = []
+        self.heard: HeardChunks | None = None  # created at its first AgentResponse
         self.ticks = 0
         self.late_cut_hooks: list[Callable[[], None]] = []
         self.queued = 0  # its messages waiting in inboxes: until 0 the run can still be cut
@@ -162,10 +163,17 @@ class RouteRun:
         were still queued): whoever recorded the reply as complete can then correct it."""
         self.late_cut_hooks.append(hook)
 
+    def hear(self, message: Message, text: str) -> None:
+        """Note an ``AgentResponse`` chunk this run is about to publish (its text is ``text``)."""
+        heard = self.heard
+        if heard is None:
+            heard = self.heard = HeardChunks()
+        heard.add(message, text, self.queued)
+
     @property
     def heard_text(self) -> str:
         """Text of the ``AgentResponse`` chunks this run published that were not cut."""
-        return "".join(text for _, text in self.heard)
+        return self.heard.text if self.heard is not None else ""
 
     def __repr__(self) -> str:
         return f"RouteRun(#{self.id} {self.route.name} {self.status})"
@@ -198,6 +206,8 @@ class Route:
         self.draining_run: RouteRun | None = None  # the last run, finished but with chunks still queued
         self._late_handler: asyncio.Task[None] | None = None
         self.bus: Bus | None = None
+        # The bus's tracer once attached: an attribute, not a property, as it is read per chunk.
+        self.tracer = Tracer()
         self.inbox: Inbox[Message] = Inbox(1)
         self._worker: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
@@ -209,13 +219,9 @@ class Route:
     def source(self) -> str:
         return self.bridge.node_id
 
-    @property
-    def tracer(self) -> Tracer:
-        assert self.bus is not None
-        return self.bus.tracer
-
     def attach(self, bus: Bus) -> None:
         self.bus = bus
+        self.tracer = bus.tracer
         self.inbox = Inbox(bus.max_queue_size)
 
     def changed(self) -> None:
@@ -452,7 +458,8 @@ class Route:
         unheard = {message.id for message in purged if not message.reached} - run.cut_ids
         if unheard:
             run.cut_ids |= unheard
-            run.heard = [(mid, text) for mid, text in run.heard if mid not in unheard]
+            if run.heard is not None:
+                run.heard.cut(unheard)
             run.cut = len(run.cut_ids)
 
     def _supersede(self, message: Message) -> None:
@@ -791,7 +798,7 @@ class Route:
             return False
         run.chunks_out += 1
         if type(event) is AgentResponse or isinstance(event, AgentResponse):
-            run.heard.append((message.id, event.content))
+            run.hear(message, event.content)
         run.awaiting = "bus"  # what an interrupt accepted by this very broadcast would report
         bus.broadcast_now(message, plan)
         return True
@@ -829,7 +836,7 @@ class Route:
             return
         run.chunks_out += 1
         if type(event) is AgentResponse or isinstance(event, AgentResponse):
-            run.heard.append((message.id, event.content))
+            run.hear(message, event.content)
         run.awaiting = "bus"
         assert self.bus is not None
         try:

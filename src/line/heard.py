@@ -1,0 +1,76 @@
+"""What the caller heard of one route run: the text of its ``AgentResponse`` chunks not cut.
+
+A run keeps it so that ``RouteRun.heard_text`` is exact after a barge-in, however long the
+reply. Only a chunk still waiting in some inbox can be cut (``Bus.purge_run``), and a chunk a
+consumer took (``Message.reached``) never is. So the text of chunks that can no longer be cut
+is kept joined, in memory proportional to the text, and only the recent chunks that may still
+be cut are kept one by one (a few per consumer inbox slot, not one per chunk of the reply).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from line.bus import Message
+
+__all__ = ["HeardChunks"]
+
+#: Chunks kept one by one before the final ones among them are joined (amortizes the check).
+SETTLE_EVERY = 64
+#: Joined chunk texts are joined again into one block this often (bounds the list of parts).
+BLOCK = 1024
+
+
+class HeardChunks:
+    """The ``AgentResponse`` chunks a run published, minus those cut; ``len()`` counts them."""
+
+    __slots__ = ("_blocks", "_count", "_open", "_recent")
+
+    def __init__(self) -> None:
+        self._blocks: list[str] = []  # final text, one string per BLOCK chunks
+        self._recent: list[str] = []  # final text of the chunks since the last block
+        self._open: deque[tuple[Message, str]] = deque()  # chunks that may still be cut, in order
+        self._count = 0
+
+    def __len__(self) -> int:
+        return self._count
+
+    def add(self, message: Message, text: str, queued: int) -> None:
+        """Note a chunk the run is about to publish. ``queued``: how many of the run's messages
+        wait in inboxes right now (none: every chunk published before is final)."""
+        if len(self._open) >= SETTLE_EVERY:
+            self._settle(everything=not queued)
+        self._open.append((message, text))
+        self._count += 1
+
+    def _settle(self, everything: bool) -> None:
+        """Join the text of the chunks that can no longer be cut: the oldest ones a consumer
+        took, or all of them when none of the run's messages waits in an inbox."""
+        unsettled = self._open
+        recent = self._recent
+        if everything:
+            recent.extend(text for _, text in unsettled)
+            unsettled.clear()
+        else:
+            while unsettled and unsettled[0][0].reached:
+                recent.append(unsettled.popleft()[1])
+        if len(recent) >= BLOCK:
+            self._blocks.append("".join(recent))
+            recent.clear()
+
+    def cut(self, message_ids: set[int]) -> None:
+        """Forget the chunks with these message ids: an interrupt removed them unheard."""
+        kept = [(message, text) for message, text in self._open if message.id not in message_ids]
+        self._count -= len(self._open) - len(kept)
+        self._open = deque(kept)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._blocks) + "".join(self._recent) + "".join(text for _, text in self._open)
+
+    @property
+    def pending(self) -> int:
+        """How many chunks are kept one by one (for tests: bounded, whatever the reply's length)."""
+        return len(self._open)
