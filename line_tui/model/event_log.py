@@ -18,9 +18,10 @@ MAX_PARENTS = MAX_ENTRIES * 4
 
 
 class LogEntry(NamedTuple):
-    """One published message. A tuple of plain values: the garbage collector stops tracking
-    it, so 2,000 of them living across many collections cost it nothing (at 10,000 chunks/s,
-    objects outliving a frame are what makes the full collections frequent and long)."""
+    """One published message: a single small object of plain values (the payload is cut
+    text, the event itself is not kept). At 10,000 chunks/s the 2,000 kept entries are
+    replaced every 0.2 s, and each object that lives that long is one the garbage collector's
+    full passes must visit, so an entry is one tuple rather than a dataclass and its dict."""
 
     message_id: int
     t_ns: int

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
-from textual.widgets import Static
 
 from line_tui.model import DebuggerState
 from line_tui.widgets.format import duration, visible_whitespace
+from line_tui.widgets.panel import Panel
 
 
-class BuffersPanel(Static):
+class BuffersPanel(Panel):
     DEFAULT_CSS = """
     BuffersPanel { height: auto; padding: 0 1; }
     """
@@ -27,4 +27,4 @@ class BuffersPanel(Static):
             text.append("\n")
         if not text:
             text.append("no buffers reported (see line.trace.report_buffer)", "dim")
-        self.update(text)
+        self.show_text(text)

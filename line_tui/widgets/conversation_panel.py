@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from line_tui.model import DebuggerState
+from line_tui.widgets.panel import Panel
 
 SHOWN_TURNS = 40
 #: Characters shown of one agent turn (heard + cut): an endless reply is shown by its end, with
@@ -13,7 +13,7 @@ SHOWN_TURNS = 40
 TURN_TAIL_CHARS = 2000
 
 
-class ConversationPanel(Static):
+class ConversationPanel(Panel):
     DEFAULT_CSS = """
     ConversationPanel { height: auto; padding: 0 1; }
     """
@@ -50,4 +50,4 @@ class ConversationPanel(Static):
             text.append("\n── call ended ── press F9 for a new call\n", "bold yellow")
         if not text:
             text.append("Type to talk to the agent; Enter ends your turn.", "dim")
-        self.update(text)
+        self.show_text(text)

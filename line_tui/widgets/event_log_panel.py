@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from line_tui.model import DebuggerState
 from line_tui.model.event_log import LogEntry
 from line_tui.widgets.format import Timings
+from line_tui.widgets.panel import Panel
 
 SHOWN_ENTRIES = 40
+CAUSED_BY = "  caused by "
+LED_TO = "  led to    "
 
 
-def _line(text: Text, state: DebuggerState, entry: LogEntry, origin_ns: int, width: int, style: str = "") -> None:
-    """One entry on one line: time, number, source, type, and as much payload as fits."""
+def _line(text: Text, state: DebuggerState, entry: LogEntry, origin_ns: int, width: int, style: str = "",
+          indent: int = 0) -> None:
+    """One entry on one line (after ``indent`` characters already on it): time, number, source,
+    type, and as much payload as fits."""
     seconds = f"{(entry.t_ns - origin_ns) / 1e9:7.3f} " if Timings.visible else "      · "
     who = f"{state.ids.message(entry.message_id):<5} {entry.source:<10.10} "
     what = f"{entry.event_type:<22.22} "
-    used = len(text.plain.rsplit("\n", 1)[-1]) + len(seconds) + len(who) + len(what)
+    used = indent + len(seconds) + len(who) + len(what)
     room = max(0, width - used)
     if len(entry.payload) <= room:
         payload = entry.payload
@@ -30,7 +34,7 @@ def _line(text: Text, state: DebuggerState, entry: LogEntry, origin_ns: int, wid
     text.append("\n")
 
 
-class EventLogPanel(Static):
+class EventLogPanel(Panel):
     DEFAULT_CSS = """
     EventLogPanel { height: auto; padding: 0 1; }
     """
@@ -41,7 +45,7 @@ class EventLogPanel(Static):
         text = Text()
         header = f"filter: {log.filter_type or 'all types'} (F6)   select: F7/F8"
         text.append(header + "\n", "dim")
-        visible = log.visible()[-SHOWN_ENTRIES:]
+        visible = log.visible(last=SHOWN_ENTRIES)
         for entry in visible:
             _line(text, state, entry, origin_ns, width, "reverse" if entry.message_id == selected else "")
         if selected is not None and selected in log.by_id:
@@ -50,11 +54,11 @@ class EventLogPanel(Static):
             causes = log.causes(selected)
             effects = log.effects(selected)
             for entry in causes:
-                text.append("  caused by ", "dim")
-                _line(text, state, entry, origin_ns, width)
+                text.append(CAUSED_BY, "dim")
+                _line(text, state, entry, origin_ns, width, indent=len(CAUSED_BY))
             if not causes:
                 text.append("  (no recorded cause: it came from outside the routes)\n", "dim")
             for entry in effects:
-                text.append("  led to    ", "dim")
-                _line(text, state, entry, origin_ns, width)
-        self.update(text)
+                text.append(LED_TO, "dim")
+                _line(text, state, entry, origin_ns, width, indent=len(LED_TO))
+        self.show_text(text)

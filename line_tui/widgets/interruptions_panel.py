@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from line_tui.model import DebuggerState
 from line_tui.widgets.format import duration
+from line_tui.widgets.panel import Panel
 
 SHOWN_CARDS = 6
 
 
-class InterruptionsPanel(Static):
+class InterruptionsPanel(Panel):
     DEFAULT_CSS = """
     InterruptionsPanel { height: auto; padding: 0 1; }
     """
@@ -39,4 +39,4 @@ class InterruptionsPanel(Static):
             text.append("\n")
         if not text:
             text.append("no interruptions yet: type while the agent speaks", "dim")
-        self.update(text)
+        self.show_text(text)

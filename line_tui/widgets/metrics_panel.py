@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from line_tui.model import DebuggerState
 from line_tui.widgets.format import Timings, duration
+from line_tui.widgets.panel import Panel
 
 
-class MetricsPanel(Static):
+class MetricsPanel(Panel):
     DEFAULT_CSS = """
     MetricsPanel { height: auto; padding: 0 1; }
     """
@@ -31,4 +31,4 @@ class MetricsPanel(Static):
             text.append(f"  dropped by the UI observer: {state.records_dropped}", "bold yellow")
         if state.paused:
             text.append("   PIPELINE PAUSED (F3 resume, F4 step)", "bold magenta")
-        self.update(text)
+        self.show_text(text)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from line_tui.model import DebuggerState
 from line_tui.model.routes import StageState
 from line_tui.widgets.format import duration
+from line_tui.widgets.panel import Panel
 
 STATE_STYLES = {
     StageState.IDLE: "dim",
@@ -19,7 +19,7 @@ STATE_STYLES = {
 }
 
 
-class RoutesPanel(Static):
+class RoutesPanel(Panel):
     DEFAULT_CSS = """
     RoutesPanel { height: auto; padding: 0 1; }
     """
@@ -56,4 +56,4 @@ class RoutesPanel(Static):
                 text.append(route.last_error + "\n", "red")
         if not text:
             text.append("no routes yet", "dim")
-        self.update(text)
+        self.show_text(text)

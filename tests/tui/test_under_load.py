@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import random
 
+from rich.text import Text
+
 from line.llm import ScriptRule
 from line.trace import TraceKind, TraceRecord
 from line_tui.model.conversation import BLOCK, GrowingText, Turn
@@ -11,6 +13,7 @@ from line_tui.model.event_log import EventLogModel
 from line_tui.model.numbering import KEPT, Numbering
 from line_tui.model.routes import RoutesModel, StageState
 from line_tui.widgets.conversation_panel import TURN_TAIL_CHARS, ConversationPanel
+from line_tui.widgets.interruptions_panel import InterruptionsPanel
 
 from .helpers import SIZE, agent_turns, idle, make_app, settle
 
@@ -122,3 +125,15 @@ def test_the_log_reads_only_the_entries_it_shows() -> None:
         log.filter_type = filter_type
         assert log.visible(last=40) == log.visible()[-40:]
     assert log.visible(last=1000) == log.visible()
+
+
+async def test_a_panel_whose_text_did_not_change_is_not_updated() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: idle(app), "agent started")
+        panel = app.query_one(InterruptionsPanel)
+        shown = panel.content
+        assert isinstance(shown, Text)
+        assert panel.show_text(shown.copy()) is False, "an equal text is not shown again"
+        assert panel.show_text(Text("changed")) is True
+        assert panel.content.plain == "changed"  # type: ignore[union-attr]
