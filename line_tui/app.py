@@ -17,6 +17,7 @@ from line.recording import TraceRecorder
 from line.trace import TraceRecord
 from line_tui.loader import AgentEntry, AgentLoadError, load_agent
 from line_tui.model import DebuggerState
+from line_tui.pacing import FramePacer
 from line_tui.scenarios import DEFAULT_SCENARIO, SCENARIOS
 from line_tui.session import AgentSession
 from line_tui.widgets.buffers_panel import BuffersPanel
@@ -26,11 +27,12 @@ from line_tui.widgets.event_log_panel import EventLogPanel
 from line_tui.widgets.help_screen import HelpScreen
 from line_tui.widgets.interruptions_panel import InterruptionsPanel
 from line_tui.widgets.metrics_panel import MetricsPanel
+from line_tui.widgets.panel import RENDER_TIME
 from line_tui.widgets.routes_panel import RoutesPanel
 from line_tui.widgets.scenario_picker import ScenarioPicker
 from line_tui.widgets.speech_input import SpeechInput
 
-REFRESH_HZ = 30
+REFRESH_HZ = 30  # the most frames a second; fewer when frames are costly (see pacing.py)
 
 
 @dataclass
@@ -77,6 +79,7 @@ class LineDebugger(App[None]):
         self.entry: AgentEntry | None = options.entry
         self.selected: int | None = None
         self._drawn_version = -1
+        self._pacer = FramePacer(max_hz=REFRESH_HZ)
         self._origin_ns = time.monotonic_ns()
         self._recorder: TraceRecorder | None = None
 
@@ -158,10 +161,15 @@ class LineDebugger(App[None]):
     # -- drawing -----------------------------------------------------------------------------
 
     def redraw(self, force: bool = False) -> None:
-        """At most REFRESH_HZ times a second, and only when the trace brought something new."""
+        """When the trace brought something new: at most REFRESH_HZ times a second, and less
+        often when frames are costly (``FramePacer``); ``force`` draws now."""
         state = self.state
         if state.version == self._drawn_version and not force and not state.buffers.buffers:
             return
+        started = time.perf_counter()
+        if not force and not self._pacer.due(started):
+            return
+        rendered = RENDER_TIME.take()  # Textual rendering the panels since the last frame
         self._drawn_version = state.version
         self.routes_panel.show(state)
         self.buffers_panel.show(state)
@@ -169,6 +177,7 @@ class LineDebugger(App[None]):
         self.conversation_panel.show(state)
         self.metrics_panel.show(state)
         self.log_panel.show(state, self.selected, self._origin_ns)
+        self._pacer.drawn(started, time.perf_counter() - started + rendered)
 
     # -- the caller --------------------------------------------------------------------------
 

@@ -1,13 +1,34 @@
-"""The base of the six panels: content replaced only when it changed.
+"""The base of the six panels: content replaced only when it changed, and render time measured.
 
 A panel whose text is the same as last frame is left alone, so Textual neither lays it out
-nor renders it again (under load that is most of the small panels, most of the time).
+nor renders it again (under load that is most of the small panels, most of the time). The
+time panels spend rendering is summed in :data:`RENDER_TIME` for the app's frame pacing.
 """
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
+from textual.geometry import Region, Size
+from textual.strip import Strip
 from textual.widgets import Static
+
+
+class RenderTime:
+    """Seconds the panels spent in Textual's rendering (wrapping, strips) since the last ``take``."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def take(self) -> float:
+        seconds, self.seconds = self.seconds, 0.0
+        return seconds
+
+
+RENDER_TIME = RenderTime()
 
 
 class Panel(Static):
@@ -22,3 +43,17 @@ class Panel(Static):
         self._shown = text
         self.update(text)
         return True
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        started = time.perf_counter()
+        try:
+            return super().render_lines(crop)
+        finally:
+            RENDER_TIME.seconds += time.perf_counter() - started
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        started = time.perf_counter()
+        try:
+            return super().get_content_height(container, viewport, width)
+        finally:
+            RENDER_TIME.seconds += time.perf_counter() - started

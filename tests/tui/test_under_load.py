@@ -12,6 +12,7 @@ from line_tui.model.conversation import BLOCK, GrowingText, Turn
 from line_tui.model.event_log import EventLogModel
 from line_tui.model.numbering import KEPT, Numbering
 from line_tui.model.routes import RoutesModel, StageState
+from line_tui.pacing import FramePacer
 from line_tui.widgets.conversation_panel import TURN_TAIL_CHARS, ConversationPanel
 from line_tui.widgets.interruptions_panel import InterruptionsPanel
 
@@ -137,3 +138,13 @@ async def test_a_panel_whose_text_did_not_change_is_not_updated() -> None:
         assert panel.show_text(shown.copy()) is False, "an equal text is not shown again"
         assert panel.show_text(Text("changed")) is True
         assert panel.content.plain == "changed"  # type: ignore[union-attr]
+
+
+def test_frames_are_spaced_by_what_they_cost() -> None:
+    pacer = FramePacer(max_hz=30, share=0.25)
+    assert pacer.due(0.0)
+    pacer.drawn(started=1.0, cost=0.004)  # cheap: the full 30 frames a second
+    assert not pacer.due(1.0 + 1 / 30 - 1e-6) and pacer.due(1.0 + 1 / 30)
+    pacer.drawn(started=2.0, cost=0.025)  # costly: drawing keeps to a quarter of the time
+    assert pacer.interval == 0.1
+    assert not pacer.due(2.099) and pacer.due(2.1)
