@@ -30,6 +30,8 @@ class RunContext:
 
     def run_cleanups(self) -> None:
         """Call every registered cleanup once, newest first; a failing one never stops the rest."""
+        if not self.cleanups:
+            return
         cleanups, self.cleanups = self.cleanups, []
         for cleanup in reversed(cleanups):
             try:
