@@ -15,6 +15,7 @@ from textual.widgets import Footer, Header, Input
 from line.llm import LLMClient
 from line.recording import TraceRecorder
 from line.trace import TraceRecord
+from line_tui.heap import FROZEN_HEAP
 from line_tui.loader import AgentEntry, AgentLoadError, load_agent
 from line_tui.model import DebuggerState
 from line_tui.pacing import FramePacer
@@ -80,6 +81,7 @@ class LineDebugger(App[None]):
         self.selected: int | None = None
         self._drawn_version = -1
         self._pacer = FramePacer(max_hz=REFRESH_HZ)
+        self._holds_heap = False
         self._origin_ns = time.monotonic_ns()
         self._recorder: TraceRecorder | None = None
 
@@ -110,6 +112,8 @@ class LineDebugger(App[None]):
         self.log_panel = screen.query_one(EventLogPanel)
         self.set_interval(1 / REFRESH_HZ, self.redraw)
         self.query_one(SpeechInput).focus()
+        FROZEN_HEAP.hold()  # before the call starts: only what lives as long as the app is frozen
+        self._holds_heap = True
         if self.options.replay_records is not None:
             self.sub_title = "replay (read-only)"
             self.query_one(SpeechInput).disabled = True
@@ -157,6 +161,9 @@ class LineDebugger(App[None]):
 
     async def on_unmount(self) -> None:
         await self.end_call()
+        if self._holds_heap:
+            self._holds_heap = False
+            FROZEN_HEAP.release()
 
     # -- drawing -----------------------------------------------------------------------------
 

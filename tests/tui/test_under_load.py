@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import random
 
 from rich.text import Text
 
 from line.llm import ScriptRule
 from line.trace import TraceKind, TraceRecord
+from line_tui.heap import FrozenHeap
 from line_tui.model.conversation import BLOCK, GrowingText, Turn
 from line_tui.model.event_log import EventLogModel
 from line_tui.model.numbering import KEPT, Numbering
@@ -148,3 +150,25 @@ def test_frames_are_spaced_by_what_they_cost() -> None:
     pacer.drawn(started=2.0, cost=0.025)  # costly: drawing keeps to a quarter of the time
     assert pacer.interval == 0.1
     assert not pacer.due(2.099) and pacer.due(2.1)
+
+
+def test_the_heap_is_frozen_while_an_app_holds_it_and_unfrozen_after_the_last() -> None:
+    heap = FrozenHeap()
+    assert gc.get_freeze_count() == 0
+    heap.hold()
+    frozen = gc.get_freeze_count()
+    assert frozen > 0
+    heap.hold()
+    heap.release()
+    assert gc.get_freeze_count() == frozen, "another holder still needs it"
+    heap.release()
+    heap.release()  # one release too many is harmless
+    assert gc.get_freeze_count() == 0
+
+
+async def test_the_app_freezes_its_long_lived_heap_only_while_it_runs() -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: idle(app), "agent started")
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
