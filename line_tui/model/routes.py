@@ -61,10 +61,15 @@ class RouteView:
 @dataclass
 class RoutesModel:
     routes: dict[str, RouteView] = field(default_factory=dict)
+    _handlers: dict[TraceKind, Callable[[TraceRecord], None]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     def feed(self, record: TraceRecord) -> None:
         """Fold one record (``DebuggerState`` calls the handler of its kind directly)."""
-        handler = self.handlers().get(record.kind)
+        handlers = self._handlers
+        if handlers is None:
+            handlers = self._handlers = self.handlers()
+        handler = handlers.get(record.kind)
         if handler is not None:
             handler(record)
 
