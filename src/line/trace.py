@@ -40,6 +40,8 @@ __all__ = [
 
 logger = logging.getLogger("line.trace")
 
+_monotonic_ns = time.monotonic_ns
+
 DEFAULT_OBSERVER_BUFFER = 100_000
 
 
@@ -93,6 +95,10 @@ class TraceKind(StrEnum):
     """data: dropped (since the last report), total_dropped."""
 
 
+# Looked up once: an enum member costs ~70 ns per lookup in Python 3.11.
+_ROUTE_DEFINED = TraceKind.ROUTE_DEFINED
+
+
 @dataclass(slots=True)
 class TraceRecord:
     """One fact, stamped with ``time.monotonic_ns()`` and the lineage of the message involved."""
@@ -126,12 +132,15 @@ class _Observer:
         self._unreported = 0
 
     def push(self, record: TraceRecord) -> None:
-        pending = self.pending
-        if len(pending) >= self.max_buffer:
-            pending.popleft()
-            self.dropped += 1
-            self._unreported += 1
-        pending.append(record)
+        if len(self.pending) >= self.max_buffer:
+            self.drop_oldest()
+        self.pending.append(record)
+
+    def drop_oldest(self) -> None:
+        """The buffer is full: drop its oldest record, counted (and reported with the next batch)."""
+        self.pending.popleft()
+        self.dropped += 1
+        self._unreported += 1
 
     def take(self) -> list[TraceRecord]:
         batch = list(self.pending)
@@ -277,9 +286,10 @@ class Tracer:
         data: dict[str, Any] | None = None,
     ) -> None:
         """Build one record and hand it to every observer. Call only when ``enabled``."""
-        self.emit_record(
-            TraceRecord(kind, time.monotonic_ns(), route, run_id, stage, message_id, caused_by, data)
-        )
+        record = TraceRecord(kind, _monotonic_ns(), route, run_id, stage, message_id, caused_by, data)
+        if kind is _ROUTE_DEFINED:
+            self._sticky.append(record)
+        self._fan_out(record)
 
     def emit_sticky(self, record: TraceRecord) -> None:
         """Remember a definition record (replayed to every later observer) and emit it now if
@@ -289,16 +299,22 @@ class Tracer:
             self._fan_out(record)
 
     def emit_record(self, record: TraceRecord) -> None:
-        if record.kind is TraceKind.ROUTE_DEFINED:
+        if record.kind is _ROUTE_DEFINED:
             self._sticky.append(record)
         self._fan_out(record)
 
     def _fan_out(self, record: TraceRecord) -> None:
+        # An observed route emits about ten records per chunk, so this is one flat function:
+        # the callback observers' bounded buffers are filled here, not through a method each.
         for subscription in self._subscriptions:
             subscription.push(record)
-        if self._callbacks:
-            for observer in self._callbacks:
-                observer.push(record)
+        callbacks = self._callbacks
+        if callbacks:
+            for observer in callbacks:
+                pending = observer.pending
+                if len(pending) >= observer.max_buffer:
+                    observer.drop_oldest()
+                pending.append(record)
             if not self._flush_scheduled:
                 self._schedule_flush()
 
