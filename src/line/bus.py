@@ -201,10 +201,7 @@ class Bus:
             assert queued, "an inbox filled up while a message was being broadcast"
 
     def _plan_of(self, event_type: type) -> _Plan:
-        plan = self._plans.get(event_type)
-        if plan is None:
-            plan = self._plan_for(event_type)
-        return plan
+        return self._plans.get(event_type) or self._plan_for(event_type)
 
     def _announce(self, message: Message, plan: _Plan) -> None:
         """What accepting ``message`` does before it is queued: trace it, apply its controls."""

@@ -26,12 +26,14 @@ BLOCK = 1024
 class HeardChunks:
     """The ``AgentResponse`` chunks a run published, minus those cut; ``len()`` counts them."""
 
-    __slots__ = ("_blocks", "_count", "_open", "_recent")
+    __slots__ = ("_blocks", "_count", "_messages", "_recent", "_texts")
 
     def __init__(self) -> None:
         self._blocks: list[str] = []  # final text, one string per BLOCK chunks
         self._recent: list[str] = []  # final text of the chunks since the last block
-        self._open: deque[tuple[Message, str]] = deque()  # chunks that may still be cut, in order
+        # The chunks that may still be cut, in order: their messages and (in step) their texts.
+        self._messages: deque[Message] = deque()
+        self._texts: deque[str] = deque()
         self._count = 0
 
     def __len__(self) -> int:
@@ -40,37 +42,43 @@ class HeardChunks:
     def add(self, message: Message, text: str, queued: int) -> None:
         """Note a chunk the run is about to publish. ``queued``: how many of the run's messages
         wait in inboxes right now (none: every chunk published before is final)."""
-        if len(self._open) >= SETTLE_EVERY:
+        if len(self._texts) >= SETTLE_EVERY:
             self._settle(everything=not queued)
-        self._open.append((message, text))
+        self._messages.append(message)
+        self._texts.append(text)
         self._count += 1
 
     def _settle(self, everything: bool) -> None:
         """Join the text of the chunks that can no longer be cut: the oldest ones a consumer
         took, or all of them when none of the run's messages waits in an inbox."""
-        unsettled = self._open
+        messages = self._messages
+        texts = self._texts
         recent = self._recent
         if everything:
-            recent.extend(text for _, text in unsettled)
-            unsettled.clear()
+            recent.extend(texts)
+            texts.clear()
+            messages.clear()
         else:
-            while unsettled and unsettled[0][0].reached:
-                recent.append(unsettled.popleft()[1])
+            while messages and messages[0].reached:
+                messages.popleft()
+                recent.append(texts.popleft())
         if len(recent) >= BLOCK:
             self._blocks.append("".join(recent))
             recent.clear()
 
     def cut(self, message_ids: set[int]) -> None:
         """Forget the chunks with these message ids: an interrupt removed them unheard."""
-        kept = [(message, text) for message, text in self._open if message.id not in message_ids]
-        self._count -= len(self._open) - len(kept)
-        self._open = deque(kept)
+        kept = [(message, text) for message, text in zip(self._messages, self._texts, strict=True)
+                if message.id not in message_ids]
+        self._count -= len(self._messages) - len(kept)
+        self._messages = deque(message for message, _ in kept)
+        self._texts = deque(text for _, text in kept)
 
     @property
     def text(self) -> str:
-        return "".join(self._blocks) + "".join(self._recent) + "".join(text for _, text in self._open)
+        return "".join(self._blocks) + "".join(self._recent) + "".join(self._texts)
 
     @property
     def pending(self) -> int:
         """How many chunks are kept one by one (for tests: bounded, whatever the reply's length)."""
-        return len(self._open)
+        return len(self._texts)

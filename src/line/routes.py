@@ -309,6 +309,8 @@ class Route:
             return False
         if message.run is not None and message.run.route is self:
             return False  # a route never re-triggers itself with its own output
+        if not self.property_filters and self.filter_fn is None:
+            return True  # the common case, decided without the loop below
         event = message.event
         try:
             for key, expected in self.property_filters.items():
@@ -519,7 +521,8 @@ class Route:
                     produced_by.route._emit_finished(produced_by)
             try:
                 if tracer.enabled:
-                    tracer.emit(TraceKind.BUS_DELIVER, route=self.name, run_id=message.run_id,
+                    tracer.emit(TraceKind.BUS_DELIVER, route=self.name,
+                                run_id=produced_by.id if produced_by is not None else None,
                                 message_id=message.id, caused_by=message.caused_by)
                 await self._execute(message)
             finally:
