@@ -98,6 +98,10 @@ class TraceKind(StrEnum):
 # Looked up once: an enum member costs ~70 ns per lookup in Python 3.11.
 _ROUTE_DEFINED = TraceKind.ROUTE_DEFINED
 
+#: A record's fields in TraceRecord's order, as queued by ``Tracer.emit``.
+_Fields = tuple[TraceKind, int, str | None, int | None, int | None, int | None, int | None,
+                dict[str, Any] | None]
+
 
 @dataclass(slots=True)
 class TraceRecord:
@@ -132,15 +136,18 @@ class _Observer:
         self._unreported = 0
 
     def push(self, record: TraceRecord) -> None:
-        if len(self.pending) >= self.max_buffer:
-            self.drop_oldest()
-        self.pending.append(record)
+        self.extend([record])
 
-    def drop_oldest(self) -> None:
-        """The buffer is full: drop its oldest record, counted (and reported with the next batch)."""
-        self.pending.popleft()
-        self.dropped += 1
-        self._unreported += 1
+    def extend(self, records: list[TraceRecord]) -> None:
+        """``push`` each record in turn (the oldest are dropped, counted, past the bound)."""
+        pending = self.pending
+        pending.extend(records)
+        excess = len(pending) - self.max_buffer
+        if excess > 0:
+            for _ in range(excess):
+                pending.popleft()
+            self.dropped += excess
+            self._unreported += excess
 
     def take(self) -> list[TraceRecord]:
         batch = list(self.pending)
@@ -174,8 +181,8 @@ class TraceSubscription(_Observer):
         self._wakeup: asyncio.Event | None = None
         self._closed = False
 
-    def push(self, record: TraceRecord) -> None:
-        _Observer.push(self, record)
+    def extend(self, records: list[TraceRecord]) -> None:
+        _Observer.extend(self, records)
         wakeup = self._wakeup
         if wakeup is not None and not wakeup.is_set():
             wakeup.set()
@@ -226,6 +233,9 @@ class Tracer:
         self._callbacks: list[TraceObserver] = []
         self._subscriptions: list[TraceSubscription] = []
         self._sticky: list[TraceRecord] = []
+        # Records emitted since the last flush, as tuples of TraceRecord's fields (see `emit`).
+        self._queued: list[_Fields] = []
+        self._queue_limit = 0  # the largest observer buffer: more queued would be dropped anyway
         self._flush_scheduled = False
 
     # -- observers -----------------------------------------------------------------------
@@ -241,9 +251,9 @@ class Tracer:
         Route definitions emitted before the attach are delivered first, so a late observer
         still knows every route.
         """
+        self._distribute()  # what was emitted before the attach is not for this observer
         observer = TraceObserver(callback, max_buffer)
-        for record in self._sticky:
-            observer.push(record)
+        observer.extend(self._sticky)
         self._callbacks.append(observer)
         self._update_enabled()
         if observer.pending:
@@ -252,15 +262,16 @@ class Tracer:
 
     def subscribe(self, *, max_buffer: int = DEFAULT_OBSERVER_BUFFER) -> TraceSubscription:
         """An async iterator of records with a bounded buffer (drops oldest, counted)."""
+        self._distribute()
         subscription = TraceSubscription(self, max_buffer)
-        for record in self._sticky:
-            subscription.push(record)
+        subscription.extend(self._sticky)
         self._subscriptions.append(subscription)
         self._update_enabled()
         return subscription
 
     def detach(self, observer: TraceObserver | TraceSubscription) -> None:
         """Stop delivering to ``observer``; records still pending for a callback are flushed."""
+        self._distribute()
         if isinstance(observer, TraceObserver):
             if observer in self._callbacks:
                 self._deliver(observer)
@@ -271,7 +282,9 @@ class Tracer:
         self._update_enabled()
 
     def _update_enabled(self) -> None:
-        self.enabled = bool(self._callbacks or self._subscriptions)
+        observers: list[_Observer] = [*self._callbacks, *self._subscriptions]
+        self.enabled = bool(observers)
+        self._queue_limit = max((observer.max_buffer for observer in observers), default=0)
 
     # -- emitting ------------------------------------------------------------------------
 
@@ -285,36 +298,48 @@ class Tracer:
         caused_by: int | None = None,
         data: dict[str, Any] | None = None,
     ) -> None:
-        """Build one record and hand it to every observer. Call only when ``enabled``."""
-        record = TraceRecord(kind, _monotonic_ns(), route, run_id, stage, message_id, caused_by, data)
+        """Record one fact for every observer. Call only when ``enabled``.
+
+        An observed route emits about ten records per chunk, so this only queues the fields
+        (stamped now): the records are built once per loop iteration, when ``flush`` hands
+        them to the observers, instead of one at a time through the fan-out.
+        """
         if kind is _ROUTE_DEFINED:
-            self._sticky.append(record)
-        self._fan_out(record)
+            self.emit_record(TraceRecord(kind, _monotonic_ns(), route, run_id, stage, message_id, caused_by, data))
+            return
+        queued = self._queued
+        queued.append((kind, _monotonic_ns(), route, run_id, stage, message_id, caused_by, data))
+        if len(queued) >= self._queue_limit:
+            self._distribute()  # the loop has not turned for a long while: keep memory bounded
+        if not self._flush_scheduled:
+            self._schedule_flush()
 
     def emit_sticky(self, record: TraceRecord) -> None:
         """Remember a definition record (replayed to every later observer) and emit it now if
         anyone is observing. Called whether or not the tracer is enabled."""
         self._sticky.append(record)
         if self.enabled:
-            self._fan_out(record)
+            self._fan_out([record])
 
     def emit_record(self, record: TraceRecord) -> None:
         if record.kind is _ROUTE_DEFINED:
             self._sticky.append(record)
-        self._fan_out(record)
+        self._fan_out([record])
 
-    def _fan_out(self, record: TraceRecord) -> None:
-        # An observed route emits about ten records per chunk, so this is one flat function:
-        # the callback observers' bounded buffers are filled here, not through a method each.
+    def _distribute(self) -> None:
+        """Build the queued records and put them in every observer's bounded buffer."""
+        queued = self._queued
+        if queued:
+            self._queued = []
+            self._fan_out([TraceRecord(*fields) for fields in queued])
+
+    def _fan_out(self, records: list[TraceRecord]) -> None:
+        self._distribute()  # records queued before these go first
         for subscription in self._subscriptions:
-            subscription.push(record)
-        callbacks = self._callbacks
-        if callbacks:
-            for observer in callbacks:
-                pending = observer.pending
-                if len(pending) >= observer.max_buffer:
-                    observer.drop_oldest()
-                pending.append(record)
+            subscription.extend(records)
+        if self._callbacks:
+            for observer in self._callbacks:
+                observer.extend(records)
             if not self._flush_scheduled:
                 self._schedule_flush()
 
@@ -328,8 +353,9 @@ class Tracer:
         loop.call_soon(self.flush)
 
     def flush(self) -> None:
-        """Deliver pending records to callback observers now (the loop does it on its own)."""
+        """Deliver pending records to observers now (the loop does it once per iteration)."""
         self._flush_scheduled = False
+        self._distribute()
         for observer in list(self._callbacks):
             self._deliver(observer)
 

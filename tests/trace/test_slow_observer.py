@@ -72,3 +72,20 @@ async def test_an_unread_subscription_stays_bounded_and_reports_exactly_what_it_
 
     slow.close()
     assert await slow.next_batch() == []
+
+
+async def test_a_burst_emitted_without_the_loop_turning_stays_bounded_and_counted() -> None:
+    """Records are delivered once per loop iteration; code that emits many without awaiting
+    still holds at most the largest observer's buffer, and the rest is counted as dropped."""
+    bus = Bus()
+    batches: list[list[TraceRecord]] = []
+    observer = bus.tracer.attach(batches.append, max_buffer=BUFFER)
+    for i in range(1_000):
+        bus.tracer.emit(TraceKind.BUFFER, route="r", data={"name": "b", "contents": str(i), "age_ns": 0})
+    assert len(observer.pending) <= BUFFER
+    await asyncio.sleep(0)  # the loop turns: the batch is delivered
+
+    (batch,) = batches
+    overflow, kept = batch[0], batch[1:]
+    assert overflow.kind is TraceKind.OBSERVER_OVERFLOW and overflow.get("dropped") == 1_000 - BUFFER
+    assert [record.get("contents") for record in kept] == [str(i) for i in range(1_000 - BUFFER, 1_000)]
