@@ -29,6 +29,8 @@ DEFAULT_QUEUE_SIZE = 1024
 
 _message_ids = itertools.count(1)
 _monotonic_ns = time.monotonic_ns
+# Looked up once: `TraceKind.BUS_PUBLISH` costs ~70 ns in Python 3.11 (see routes.py).
+_BUS_PUBLISH = TraceKind.BUS_PUBLISH
 # Wall-clock time of monotonic zero, so ``Message.timestamp`` costs nothing at creation.
 _WALL_OFFSET = time.time() - time.monotonic()
 
@@ -210,7 +212,7 @@ class Bus:
             run = message.run
             event = message.event
             tracer.emit(
-                TraceKind.BUS_PUBLISH,
+                _BUS_PUBLISH,
                 route=run.route.name if run is not None else None,
                 run_id=run.id if run is not None else None,
                 message_id=message.id,

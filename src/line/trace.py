@@ -95,7 +95,7 @@ class TraceKind(StrEnum):
     """data: dropped (since the last report), total_dropped."""
 
 
-# Looked up once: an enum member costs ~70 ns per lookup in Python 3.11.
+# Looked up once: `TraceKind.ROUTE_DEFINED` costs ~70 ns in Python 3.11 (see routes.py).
 _ROUTE_DEFINED = TraceKind.ROUTE_DEFINED
 
 #: A record's fields in TraceRecord's order, as queued by ``Tracer.emit``.
