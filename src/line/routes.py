@@ -531,14 +531,19 @@ class Route:
                     tracer.emit(_BUS_DELIVER, route=self.name,
                                 run_id=produced_by.id if produced_by is not None else None,
                                 message_id=message.id, caused_by=message.caused_by)
-                await self._execute(message)
+                if self._late_handler is None and not self._runs_in_task:
+                    # The common case (e.g. a consumer's `.map`): the run executes right here,
+                    # without the coroutine `_execute` would add per trigger.
+                    run = self._begin(message)
+                    await self._run(run)
+                    if self._end(run):
+                        await self._aftermath(run)
+                else:
+                    await self._execute(message)
             finally:
                 bus._settled()
 
-    async def _execute(self, trigger: Message) -> None:
-        if self._late_handler is not None:  # the next run starts after the handler returned
-            handler, self._late_handler = self._late_handler, None
-            await handler
+    def _begin(self, trigger: Message) -> RouteRun:
         run = RouteRun(self, trigger)
         self.active_run = run
         tracer = self.tracer
@@ -546,6 +551,19 @@ class Route:
             tracer.emit(_RUN_STARTED, route=self.name, run_id=run.id,
                         message_id=trigger.id, caused_by=trigger.caused_by,
                         data={"event_type": type(trigger.event).__name__})
+        return run
+
+    def _end(self, run: RouteRun) -> bool:
+        """The worker is done with ``run``; True if it needs ``_aftermath`` (error, handler)."""
+        self.active_run = None
+        self._settle(run)
+        return run.error is not None or run.interrupted
+
+    async def _execute(self, trigger: Message) -> None:
+        if self._late_handler is not None:  # the next run starts after the handler returned
+            handler, self._late_handler = self._late_handler, None
+            await handler
+        run = self._begin(trigger)
         if self._runs_in_task:
             run.task = asyncio.get_running_loop().create_task(self._run(run), name=f"run {run.id} {self.name}")
             try:
@@ -562,9 +580,7 @@ class Route:
                                      data={"since_accepted_ns": time.monotonic_ns() - run.accepted_ns})
         else:
             await self._run(run)
-        self.active_run = None
-        self._settle(run)
-        if run.error is not None or run.interrupted:
+        if self._end(run):
             await self._aftermath(run)
 
     async def _run(self, run: RouteRun) -> None:
