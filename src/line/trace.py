@@ -20,7 +20,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from contextvars import Token
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -406,8 +406,3 @@ def report_buffer(name: str, contents: str, oldest_ns: int | None = None) -> Non
         run_id=context.run_id,
         data={"name": name, "contents": contents, "age_ns": age},
     )
-
-
-def records_of(records: Sequence[TraceRecord], kind: TraceKind) -> list[TraceRecord]:
-    """Records of one kind, in order (handy in tests and tools)."""
-    return [record for record in records if record.kind is kind]
