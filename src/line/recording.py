@@ -39,7 +39,6 @@ import os
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +49,7 @@ from pydantic import BaseModel, ValidationError
 
 from line.events import event_type_named
 from line.llm.errors import _KEY_PATTERNS, REDACTED
-from line.trace import TraceKind, TraceObserver, Tracer, TraceRecord
+from line.trace import BoundedRecords, TraceKind, TraceObserver, Tracer, TraceRecord
 
 __all__ = [
     "FORMAT",
@@ -202,20 +201,16 @@ class TraceRecorder:
         max_buffer: int = DEFAULT_RECORDER_BUFFER,
         header: bool = True,
     ) -> None:
-        if max_buffer < 1:
-            raise ValueError(f"max_buffer must be at least 1, got {max_buffer}")
+        self._buffer = BoundedRecords(max_buffer, label="recorder")  # raises on a bad max_buffer
         self.path = Path(path)
         self.max_buffer = max_buffer
         self.written = 0
         """Records written so far (the header not included)."""
-        self.dropped = 0
-        """Records lost because the writer fell behind or the file could not be written."""
+        self._unwritten = 0  # records the file refused
         self.error: Exception | None = None
         """Why writing stopped, if it did (logged once; later records count as dropped)."""
         self._redactor = _Redactor(secrets)
         self._tracer = tracer
-        self._pending: deque[TraceRecord] = deque()
-        self._unreported = 0
         self._in_flight = 0
         self._closing = False
         self._closed = False
@@ -234,6 +229,11 @@ class TraceRecorder:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def dropped(self) -> int:
+        """Records lost because the writer fell behind or the file could not be written."""
+        return self._buffer.dropped + self._unwritten
+
     # -- on the event loop ---------------------------------------------------------------
 
     def _take(self, batch: list[TraceRecord]) -> None:
@@ -241,14 +241,7 @@ class TraceRecorder:
         with self._condition:
             if self._closing:
                 return
-            pending = self._pending
-            pending.extend(batch)
-            excess = len(pending) - self.max_buffer
-            if excess > 0:
-                for _ in range(excess):
-                    pending.popleft()
-                self.dropped += excess
-                self._unreported += excess
+            self._buffer.extend(batch)
             self._condition.notify()
 
     def flush(self, timeout: float | None = 10.0) -> bool:
@@ -263,7 +256,7 @@ class TraceRecorder:
         self._tracer.flush()
         with self._condition:
             done = self._condition.wait_for(
-                lambda: (not self._pending and not self._unreported and not self._in_flight)
+                lambda: (not self._buffer.has_pending and not self._in_flight)
                 or self.error is not None,
                 timeout,
             )
@@ -293,17 +286,11 @@ class TraceRecorder:
     def _next_batch(self) -> list[TraceRecord] | None:
         """Wait for records; ``None`` once closing and drained."""
         with self._condition:
-            while not self._pending and not self._unreported:
+            while not self._buffer.has_pending:
                 if self._closing:
                     return None
                 self._condition.wait()
-            batch = list(self._pending)
-            self._pending.clear()
-            if self._unreported:
-                batch.insert(0, TraceRecord(
-                    TraceKind.OBSERVER_OVERFLOW, time.monotonic_ns(),
-                    data={"dropped": self._unreported, "total_dropped": self.dropped, "observer": "recorder"}))
-                self._unreported = 0
+            batch = self._buffer.take()
             self._in_flight = len(batch)
             return batch
 
@@ -328,7 +315,7 @@ class TraceRecorder:
                     logger.error("trace recording to %s stopped: %s", self.path, exc)
             with self._condition:
                 self.written += written
-                self.dropped += len(batch) - written
+                self._unwritten += len(batch) - written
                 self._in_flight = 0
                 self._condition.notify_all()
 

@@ -29,6 +29,7 @@ from typing import Any
 from line.run_context import RunContext, current_run_context, enter_run_context, exit_run_context
 
 __all__ = [
+    "BoundedRecords",
     "TraceKind",
     "TraceObserver",
     "TraceRecord",
@@ -124,16 +125,23 @@ class TraceRecord:
         return data.get(key, default)
 
 
-class _Observer:
-    """Shared bookkeeping of both observer forms: a bounded buffer and a drop counter."""
+class BoundedRecords:
+    """A bounded buffer of records that drops the oldest, counts every drop, and reports the
+    drops in the next batch it hands out. Both observer forms and the recorder use it."""
 
-    def __init__(self, max_buffer: int) -> None:
+    def __init__(self, max_buffer: int, label: str | None = None) -> None:
         if max_buffer < 1:
             raise ValueError(f"max_buffer must be at least 1, got {max_buffer}")
         self.max_buffer = max_buffer
         self.pending: deque[TraceRecord] = deque()
         self.dropped = 0
+        self.label = label  # who dropped records, named in the overflow record
         self._unreported = 0
+
+    @property
+    def has_pending(self) -> bool:
+        """Records, or a drop report, are waiting to be taken."""
+        return bool(self.pending) or bool(self._unreported)
 
     def push(self, record: TraceRecord) -> None:
         self.extend([record])
@@ -153,17 +161,16 @@ class _Observer:
         batch = list(self.pending)
         self.pending.clear()
         if self._unreported:
-            overflow = TraceRecord(
-                TraceKind.OBSERVER_OVERFLOW,
-                time.monotonic_ns(),
-                data={"dropped": self._unreported, "total_dropped": self.dropped},
-            )
+            data: dict[str, Any] = {"dropped": self._unreported, "total_dropped": self.dropped}
+            if self.label is not None:
+                data["observer"] = self.label
+            overflow = TraceRecord(TraceKind.OBSERVER_OVERFLOW, time.monotonic_ns(), data=data)
             self._unreported = 0
             batch.insert(0, overflow)
         return batch
 
 
-class TraceObserver(_Observer):
+class TraceObserver(BoundedRecords):
     """A callback observer; ``callback`` receives batches (lists) of records."""
 
     def __init__(self, callback: Callable[[list[TraceRecord]], object], max_buffer: int) -> None:
@@ -172,7 +179,7 @@ class TraceObserver(_Observer):
         self.errors = 0
 
 
-class TraceSubscription(_Observer):
+class TraceSubscription(BoundedRecords):
     """Async iterator over records; see the module docstring. Close it with ``close()``."""
 
     def __init__(self, tracer: Tracer, max_buffer: int) -> None:
@@ -182,7 +189,7 @@ class TraceSubscription(_Observer):
         self._closed = False
 
     def extend(self, records: list[TraceRecord]) -> None:
-        _Observer.extend(self, records)
+        BoundedRecords.extend(self, records)
         wakeup = self._wakeup
         if wakeup is not None and not wakeup.is_set():
             wakeup.set()
@@ -198,7 +205,7 @@ class TraceSubscription(_Observer):
     async def next_batch(self) -> list[TraceRecord]:
         """Wait until records are available and take them all (with an overflow record first
         if any were dropped). Returns ``[]`` once closed and drained."""
-        while not self.pending and not self._unreported:
+        while not self.has_pending:
             if self._closed:
                 return []
             if self._wakeup is None:
@@ -282,7 +289,7 @@ class Tracer:
         self._update_enabled()
 
     def _update_enabled(self) -> None:
-        observers: list[_Observer] = [*self._callbacks, *self._subscriptions]
+        observers: list[BoundedRecords] = [*self._callbacks, *self._subscriptions]
         self.enabled = bool(observers)
         self._queue_limit = max((observer.max_buffer for observer in observers), default=0)
 
@@ -360,7 +367,7 @@ class Tracer:
             self._deliver(observer)
 
     def _deliver(self, observer: TraceObserver) -> None:
-        if not observer.pending and not observer._unreported:
+        if not observer.has_pending:
             return
         batch = observer.take()
         try:
