@@ -19,12 +19,13 @@ class TokenNode(ReasoningNode):
         self.llm = llm
 
     async def process_context(self, context: ConversationContext) -> AsyncIterator[Any]:
-        count = 0
+        count = length = 0
         async for chunk in self.llm.generate_stream(context.format_for_llm()):
             if chunk.text:
                 count += 1
+                length += len(chunk.text)
                 yield AgentResponse(content=chunk.text)
-        yield AgentGenerationComplete(chunk_count=count)
+        yield AgentGenerationComplete(total_length=length, chunk_count=count)
 
 
 def speakable(message: Message) -> Any:
