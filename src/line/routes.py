@@ -25,24 +25,23 @@ import asyncio
 import contextlib
 import functools
 import inspect
-import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 from types import AsyncGeneratorType
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 
 from line.bus import Message
-from line.callables import accepts_argument, call_maybe_async, callable_name, require_callable
+from line.callables import call_maybe_async, callable_name
 from line.events import AgentError, AgentResponse
-from line.heard import HeardChunks
 from line.inbox import Inbox
 from line.llm.errors import LLMError
 from line.patterns import EventPattern
+from line.route_builder import RouteBuilder
+from line.route_run import RouteRun
+from line.route_shape import InterruptSpec, Policy, RunStatus, Stage, StageKind
 from line.run_context import RunContext, enter_run_context, exit_run_context
 from line.trace import TraceKind, Tracer, TraceRecord
 
@@ -54,33 +53,9 @@ __all__ = ["Policy", "Route", "RouteBuilder", "RouteRun", "RunStatus", "StageKin
 
 logger = logging.getLogger("line.routes")
 
-_run_ids = itertools.count(1)
-
 #: A run that produces items without ever awaiting still yields to the loop this often,
 #: so an interrupt can be accepted (bounded interrupt latency for tight loops).
 YIELD_EVERY = 64
-
-
-class Policy(StrEnum):
-    """How runs of one route relate to each other."""
-
-    SERIAL = "serial"
-    """Runs never interleave; triggers wait in arrival order; none is dropped (default)."""
-    LATEST = "latest"
-    """A new trigger cancels the running run and supersedes queued triggers (traced as drops)."""
-
-
-class RunStatus(StrEnum):
-    RUNNING = "running"
-    COMPLETED = "completed"
-    INTERRUPTED = "interrupted"
-    FAILED = "failed"
-
-
-class StageKind(StrEnum):
-    MAP = "map"
-    FILTER = "filter"
-    STREAM = "stream"
 
 
 # In Python 3.11 `Enum.MEMBER` costs ~70 ns, four times a plain class attribute (EnumType
@@ -100,98 +75,8 @@ _RUN_STARTED = TraceKind.RUN_STARTED
 _RUN_FINISHED = TraceKind.RUN_FINISHED
 
 
-@dataclass(slots=True)
-class Stage:
-    kind: StageKind
-    fn: Callable[..., Any]
-    name: str
-
-
-@dataclass(slots=True)
-class InterruptSpec:
-    pattern: EventPattern
-    handler: Callable[..., Any] | None
-    filter_fn: Callable[[Message], Any] | None
-    handler_takes_message: bool
-
-
 class _Interrupted(Exception):
     """Raised inside a run that keeps going after its interrupt (e.g. a stage swallowed the cancel)."""
-
-
-class RouteRun:
-    """One execution of a route for one trigger. Visible to stages via ``line.run_context``."""
-
-    __slots__ = (
-        "accepted_ns",
-        "awaiting",
-        "chunks_out",
-        "cut",
-        "cut_ids",
-        "error",
-        "error_stage",
-        "heard",
-        "id",
-        "interrupt_message",
-        "interrupt_spec",
-        "interrupted",
-        "landed",
-        "late_cut_hooks",
-        "queued",
-        "route",
-        "settled",
-        "stage",
-        "started_ns",
-        "status",
-        "task",
-        "ticks",
-        "trigger",
-    )
-
-    def __init__(self, route: Route, trigger: Message) -> None:
-        self.id = next(_run_ids)
-        self.route = route
-        self.trigger = trigger
-        self.status = _RUNNING
-        self.stage: int | None = None
-        self.awaiting = "not started"
-        self.interrupted = False
-        self.interrupt_message: Message | None = None
-        self.interrupt_spec: InterruptSpec | None = None
-        self.accepted_ns = 0
-        self.landed = False
-        self.chunks_out = 0
-        self.cut = 0
-        self.cut_ids: frozenset[int] = frozenset()  # no allocation until something is cut
-        self.heard: HeardChunks | None = None  # created at its first AgentResponse
-        self.ticks = 0
-        self.late_cut_hooks: tuple[Callable[[], None], ...] = ()
-        self.queued = 0  # its messages waiting in inboxes: until 0 the run can still be cut
-        self.settled = False  # the worker is done with it (waiting only for queued chunks to drain)
-        self.error: BaseException | None = None
-        self.error_stage: int | None = None
-        self.task: asyncio.Task[None] | None = None
-        self.started_ns = time.monotonic_ns()
-
-    def on_late_cut(self, hook: Callable[[], None]) -> None:
-        """Call ``hook`` if this run is interrupted after its generators ended (its last chunks
-        were still queued): whoever recorded the reply as complete can then correct it."""
-        self.late_cut_hooks += (hook,)
-
-    def hear(self, message: Message, text: str) -> None:
-        """Note an ``AgentResponse`` chunk this run is about to publish (its text is ``text``)."""
-        heard = self.heard
-        if heard is None:
-            heard = self.heard = HeardChunks()
-        heard.add(message, text, self.queued)
-
-    @property
-    def heard_text(self) -> str:
-        """Text of the ``AgentResponse`` chunks this run published that were not cut."""
-        return self.heard.text if self.heard is not None else ""
-
-    def __repr__(self) -> str:
-        return f"RouteRun(#{self.id} {self.route.name} {self.status})"
 
 
 class Route:
@@ -934,81 +819,3 @@ def unqueue(messages: list[Message]) -> None:
     for message in messages:
         if message.run is not None:
             message.run.queued -= 1
-
-
-class RouteBuilder:
-    """Chainable definition of a route, as in ``bridge.on(E).stream(f).broadcast()``."""
-
-    def __init__(self, route: Route) -> None:
-        self.route = route
-
-    def _add(self, kind: StageKind, fn: Any) -> RouteBuilder:
-        require_callable(fn, f"{self.route.name}: {kind}()")
-        if self.route.broadcasts:
-            raise ValueError(f"{self.route.name}: cannot add a {kind} stage after broadcast()")
-        self.route.stages.append(Stage(kind, fn, callable_name(fn)))
-        return self
-
-    def map(self, fn: Callable[[Message], Any]) -> RouteBuilder:
-        """One item in, one out (``None`` drops it). ``fn`` may be sync or async."""
-        return self._add(StageKind.MAP, fn)
-
-    def filter(self, fn: Callable[[Message], Any]) -> RouteBuilder:
-        """Keep the item when ``fn(message)`` is truthy. ``fn`` may be sync or async."""
-        return self._add(StageKind.FILTER, fn)
-
-    def stream(self, fn: Callable[[Message], Any]) -> RouteBuilder:
-        """One item in, any number out: generators, async generators, iterables, awaitables."""
-        return self._add(StageKind.STREAM, fn)
-
-    def broadcast(self, event_type: type[BaseModel] | None = None) -> RouteBuilder:
-        """Publish every item that reaches the end of the chain (optionally coerced to ``event_type``)."""
-        if event_type is not None and not (isinstance(event_type, type) and issubclass(event_type, BaseModel)):
-            raise TypeError(f"{self.route.name}: broadcast(event_type=...) needs an event class, "
-                            f"got {event_type!r}")
-        self.route.broadcasts = True
-        self.route.broadcast_type = event_type
-        return self
-
-    def interrupt_on(
-        self,
-        event: Any,
-        handler: Callable[..., Any] | None = None,
-        filter_fn: Callable[[Message], Any] | None = None,
-    ) -> RouteBuilder:
-        """Cancel the running run when ``event`` is accepted by the bus; then call ``handler``."""
-        pattern = EventPattern(event, where=f"{self.route.name}: interrupt_on()")
-        if handler is not None:
-            require_callable(handler, f"{self.route.name}: interrupt_on(handler=...)")
-        if filter_fn is not None:
-            require_callable(filter_fn, f"{self.route.name}: interrupt_on(filter_fn=...)")
-        takes_message = accepts_argument(handler) if handler is not None else False
-        self.route.interrupts.append(InterruptSpec(pattern, handler, filter_fn, takes_message))
-        self.route.changed()
-        return self
-
-    def suspend_on(self, event: Any) -> RouteBuilder:
-        """While suspended, triggers are dropped (and traced as ``bus.drop`` "suspended")."""
-        self.route.suspend_patterns.append(EventPattern(event, where=f"{self.route.name}: suspend_on()"))
-        self.route.changed()
-        return self
-
-    def resume_on(self, event: Any) -> RouteBuilder:
-        self.route.resume_patterns.append(EventPattern(event, where=f"{self.route.name}: resume_on()"))
-        self.route.changed()
-        return self
-
-    def with_policy(self, policy: Policy | str) -> RouteBuilder:
-        """Choose how runs of this route relate (see :class:`Policy`)."""
-        self.route.policy = Policy(policy)
-        return self
-
-    def latest_wins(self) -> RouteBuilder:
-        return self.with_policy(Policy.LATEST)
-
-    def on(self, event: Any, **kwargs: Any) -> RouteBuilder:
-        """Start another route on the same bridge (Line 0.1.x chaining)."""
-        return self.route.bridge.on(event, **kwargs)
-
-    def __repr__(self) -> str:
-        return f"RouteBuilder({self.route.name}: {self.route.describe()})"
