@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import deque
 from typing import TYPE_CHECKING
 
+from line.growing_text import GrowingText
+
 if TYPE_CHECKING:
     from line.bus import Message
 
@@ -19,18 +21,15 @@ __all__ = ["HeardChunks"]
 
 #: Chunks kept one by one before the final ones among them are joined (amortizes the check).
 SETTLE_EVERY = 64
-#: Joined chunk texts are joined again into one block this often (bounds the list of parts).
-BLOCK = 1024
 
 
 class HeardChunks:
     """The ``AgentResponse`` chunks a run published, minus those cut; ``len()`` counts them."""
 
-    __slots__ = ("_blocks", "_count", "_messages", "_recent", "_texts")
+    __slots__ = ("_count", "_final", "_messages", "_texts")
 
     def __init__(self) -> None:
-        self._blocks: list[str] = []  # final text, one string per BLOCK chunks
-        self._recent: list[str] = []  # final text of the chunks since the last block
+        self._final = GrowingText()  # the text of chunks that can no longer be cut
         # The chunks that may still be cut, in order: their messages and (in step) their texts.
         self._messages: deque[Message] = deque()
         self._texts: deque[str] = deque()
@@ -53,18 +52,15 @@ class HeardChunks:
         took, or all of them when none of the run's messages waits in an inbox."""
         messages = self._messages
         texts = self._texts
-        recent = self._recent
         if everything:
-            recent.extend(texts)
+            self._final.extend(texts)
             texts.clear()
             messages.clear()
         else:
+            final = self._final
             while messages and messages[0].reached:
                 messages.popleft()
-                recent.append(texts.popleft())
-        if len(recent) >= BLOCK:
-            self._blocks.append("".join(recent))
-            recent.clear()
+                final.append(texts.popleft())
 
     def cut(self, message_ids: set[int]) -> None:
         """Forget the chunks with these message ids: an interrupt removed them unheard."""
@@ -76,7 +72,7 @@ class HeardChunks:
 
     @property
     def text(self) -> str:
-        return "".join(self._blocks) + "".join(self._recent) + "".join(self._texts)
+        return self._final.value + "".join(self._texts)
 
     @property
     def pending(self) -> int:

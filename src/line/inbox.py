@@ -82,10 +82,7 @@ class Inbox(Generic[T]):
                 elif items:
                     self._wake(self._getters)
                 raise
-        item = items.popleft()
-        if self._putters:
-            self._wake(self._putters)
-        return item
+        return self.get_nowait()
 
     def purge(self, predicate: Callable[[T], bool]) -> list[T]:
         """Remove and return every queued item matching ``predicate`` (order kept)."""

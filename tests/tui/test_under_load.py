@@ -7,10 +7,11 @@ import random
 
 from rich.text import Text
 
+from line.growing_text import BLOCK, GrowingText
 from line.llm import ScriptRule
 from line.trace import TraceKind, TraceRecord
 from line_tui.heap import FrozenHeap
-from line_tui.model.conversation import BLOCK, GrowingText, Turn
+from line_tui.model.conversation import Turn
 from line_tui.model.event_log import EventLogModel
 from line_tui.model.numbering import KEPT, Numbering
 from line_tui.model.routes import RoutesModel, StageState
@@ -34,6 +35,8 @@ def test_growing_text_appends_and_reads_its_tail_without_joining() -> None:
     assert text.value == whole
     text.append("end")
     assert text.value == whole + "end" and text.tail(4) == " end"
+    text.extend(pieces)  # a batch at once, as the router settles heard chunks
+    assert text.value == whole + "end" + "".join(pieces) and len(text) == len(text.value)
 
 
 def test_a_turn_reads_like_the_text_it_heard() -> None:
