@@ -27,7 +27,8 @@ import functools
 import inspect
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from contextvars import Token
 from types import AsyncGeneratorType
 from typing import TYPE_CHECKING, Any
 
@@ -420,7 +421,9 @@ class Route:
                     # The common case (e.g. a consumer's `.map`): the run executes right here,
                     # without the coroutine `_execute` would add per trigger.
                     run = self._begin(message)
-                    await self._run(run)
+                    pending = self._run_now(run)
+                    if pending is not None:
+                        await pending
                     if self._end(run):
                         await self._aftermath(run)
                 else:
@@ -469,23 +472,54 @@ class Route:
             await self._aftermath(run)
 
     async def _run(self, run: RouteRun) -> None:
+        pending = self._run_now(run)
+        if pending is not None:
+            await pending
+
+    def _run_now(self, run: RouteRun) -> Coroutine[Any, Any, None] | None:
+        """Execute ``run`` as far as it goes without waiting; returns the coroutine that does
+        the rest, or None when the run ended already (a consumer's ``.map`` of a plain
+        function: no coroutine per trigger)."""
         # Not kept on the run: a run <-> context cycle would leave every run to the garbage
         # collector (~0.4 µs per run of a consumer route).
         context = RunContext(self.tracer, self.name, run.id, run)
         token = enter_run_context(context)
         try:
-            await self._feed(run, 0, run.trigger)
-            run.status = _INTERRUPTED if run.interrupted else _COMPLETED
-        except asyncio.CancelledError:
-            if not run.interrupted or self._stopping:
-                run.status = RunStatus.INTERRUPTED
-                raise
-            run.status = RunStatus.INTERRUPTED
-        except _Interrupted:
-            run.status = RunStatus.INTERRUPTED
-        except Exception as exc:
-            if run.interrupted:
-                run.status = RunStatus.INTERRUPTED
+            pending = self._feed_now(run, 0, run.trigger)
+        except BaseException as exc:
+            self._conclude(run, context, token, exc)
+            return None
+        if pending is None:
+            self._conclude(run, context, token, None)
+            return None
+        return self._run_rest(run, context, token, pending)
+
+    async def _run_rest(self, run: RouteRun, context: RunContext, token: Token[RunContext | None],
+                        pending: Coroutine[Any, Any, None]) -> None:
+        try:
+            await pending
+        except BaseException as exc:
+            self._conclude(run, context, token, exc)
+        else:
+            self._conclude(run, context, token, None)
+
+    def _conclude(self, run: RouteRun, context: RunContext, token: Token[RunContext | None],
+                  exc: BaseException | None) -> None:
+        """Set the status of a run whose stages are done (``exc``: how they ended), run its
+        cleanups; re-raises a cancellation that is not this run's interrupt."""
+        try:
+            if exc is None:
+                run.status = _INTERRUPTED if run.interrupted else _COMPLETED
+            elif isinstance(exc, asyncio.CancelledError):
+                run.status = _INTERRUPTED
+                if not run.interrupted or self._stopping:
+                    raise exc
+            elif isinstance(exc, _Interrupted):
+                run.status = _INTERRUPTED
+            elif not isinstance(exc, Exception):
+                raise exc  # KeyboardInterrupt, SystemExit, GeneratorExit: not a stage failure
+            elif run.interrupted:
+                run.status = _INTERRUPTED
             else:
                 run.status = RunStatus.FAILED
                 run.error = exc
@@ -576,37 +610,56 @@ class Route:
         return stage.fn(message)
 
     async def _feed(self, run: RouteRun, index: int, message: Message) -> None:
-        """Push one item into stage ``index`` and everything it produces down the chain.
+        """Push one item into stage ``index`` and everything it produces down the chain."""
+        pending = self._feed_now(run, index, message)
+        if pending is not None:
+            await pending
+
+    def _feed_now(self, run: RouteRun, index: int, message: Message) -> Coroutine[Any, Any, None] | None:
+        """``_feed`` as far as it goes without waiting; returns the coroutine that does the rest.
 
         ``map`` and ``filter`` stages pass at most one item on: they are a loop here, not a
-        recursion (a consumer route's ``.map`` runs without another coroutine per item)."""
+        recursion, and a chain of plain functions ending in a broadcast the bus can queue at
+        once runs without any coroutine."""
         stages = self.stages
-        tracer = self.tracer
         while index < len(stages):
             result = self._enter(run, index, message)
-            kind = stages[index].kind
-            if kind is _STREAM:
-                await self._stream(run, index, message, result)
-                return
+            if stages[index].kind is _STREAM:
+                return self._stream(run, index, message, result)
             if result is not None and inspect.isawaitable(result):
-                result = await result
-            if kind is _FILTER:
-                passed = bool(result)  # and the same message goes on
-            else:  # a map: its result is the next item, None drops it
-                passed = result is not None
-                if passed:
-                    message = Message(self.bridge.node_id, result, None, message.id, run)  # positional: see Message
-            if not passed:
-                if tracer.enabled:
-                    tracer.emit(_STAGE_FILTERED, route=self.name, run_id=run.id, stage=index,
-                                message_id=message.id)
-                return
-            if tracer.enabled:
-                tracer.emit(_STAGE_OUT, route=self.name, run_id=run.id, stage=index,
-                            message_id=message.id, caused_by=message.caused_by)
+                return self._feed_awaited(run, index, message, result)
+            passed = self._passed(run, index, message, result)
+            if passed is None:
+                return None
+            message = passed
             index += 1
-        if not self._sink_now(run, message):
-            await self._sink(run, message)
+        if self._sink_now(run, message):
+            return None
+        return self._sink(run, message)
+
+    async def _feed_awaited(self, run: RouteRun, index: int, message: Message, result: Awaitable[Any]) -> None:
+        """The rest of ``_feed`` after a ``map``/``filter`` function returned an awaitable."""
+        passed = self._passed(run, index, message, await result)
+        if passed is not None:
+            await self._feed(run, index + 1, passed)
+
+    def _passed(self, run: RouteRun, index: int, message: Message, result: Any) -> Message | None:
+        """What a ``map``/``filter`` stage that returned ``result`` passes on: None for nothing."""
+        if self.stages[index].kind is _FILTER:
+            passed = bool(result)  # and the same message goes on
+        else:  # a map: its result is the next item, None drops it
+            passed = result is not None
+            if passed:
+                message = Message(self.bridge.node_id, result, None, message.id, run)  # positional: see Message
+        tracer = self.tracer
+        if not passed:
+            if tracer.enabled:
+                tracer.emit(_STAGE_FILTERED, route=self.name, run_id=run.id, stage=index, message_id=message.id)
+            return None
+        if tracer.enabled:
+            tracer.emit(_STAGE_OUT, route=self.name, run_id=run.id, stage=index,
+                        message_id=message.id, caused_by=message.caused_by)
+        return message
 
     async def _stream(self, run: RouteRun, index: int, message: Message, result: Any, nested: bool = False) -> None:
         """Flat-map a stage result, deciding by what it *is* (so partials and lambdas work)."""
