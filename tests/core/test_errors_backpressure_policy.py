@@ -61,6 +61,44 @@ async def test_stage_error_ends_that_run_only_and_publishes_agent_error() -> Non
     assert handled == []
 
 
+async def test_map_and_filter_chains_mix_sync_and_async_functions_and_fail_per_run() -> None:
+    """A chain of plain functions runs without waiting, one with an async function waits for
+    it; either way a failing function ends only its own run, with an AgentError naming it."""
+    bus = Bus()
+    consumer = Consumer(bus)
+    errors = error_collector(bus)
+
+    async def longer_than_two(message: Message) -> bool:
+        await asyncio.sleep(0)
+        return len(message.event.content) > 2
+
+    def shout(message: Message) -> str:
+        if message.event.content == "fail":
+            raise ValueError("cannot shout 'fail'")
+        return message.event.content.upper()
+
+    async def to_chunk(message: Message) -> AgentResponse:
+        await asyncio.sleep(0)
+        return AgentResponse(content=message.event + "!")
+
+    bridge = Bridge("agent")
+    bridge.on(UserTranscriptionReceived).filter(longer_than_two).map(shout).map(to_chunk).broadcast()
+    bridge.on(UserStoppedSpeaking).filter(lambda m: True).map(lambda m: AgentResponse(content="sync")).broadcast()
+    bus.register_bridge("agent", bridge)
+    await bus.start()
+    for text in ("hey", "no", "fail", "you"):
+        await bus.publish(UserTranscriptionReceived(content=text), source="user")
+    await bus.publish(UserStoppedSpeaking(), source="user")
+    await bus.wait_idle()
+    await bus.cleanup()
+
+    assert sorted(consumer.texts) == ["HEY!", "YOU!", "sync"]
+    assert consumer.texts.index("HEY!") < consumer.texts.index("YOU!")
+    assert len(errors) == 1
+    assert errors[0].error_type == "ValueError" and errors[0].stage == "shout"
+    assert "cannot shout 'fail'" in errors[0].error
+
+
 async def test_handler_and_filter_errors_are_reported_and_route_keeps_serving() -> None:
     bus = Bus()
     consumer = Consumer(bus)
