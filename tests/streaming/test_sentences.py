@@ -9,11 +9,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from line.streaming import SentenceBuffer
-from line.streaming.sentences import _ends_sentence
+from line.streaming.sentences import _CLOSERS, _TERMINATORS, _ends_sentence
 from line.trace import TraceKind, Tracer, reset_trace_context, set_trace_context
 
 TOKENS = ["Dr.", "Mr.", "e.g.", "a.m.", "3.5", "J.", "Hello", "world", "wait...", "really?", "yes!", "ok.",
-          "“quoted.”", "(aside.)", "…", "U.S.", "no", "\n", "  "]
+          "“quoted.”", "(aside.)", "…", "U.S.", "no", "\n", "  ", "incomprehensibilities"]
 
 texts = st.lists(st.sampled_from(TOKENS), max_size=40).map(" ".join) | st.text(max_size=120)
 
@@ -30,16 +30,55 @@ def run(text: str, cuts: list[int], max_chars: int = 40) -> list[str]:
     return pieces + ([rest] if rest else [])
 
 
+def run_split(text: str, cuts: list[int], min_chars: int, max_chars: int) -> tuple[list[str], str]:
+    """The pieces ``push`` returned, and what ``flush`` returned, kept apart."""
+    buffer = SentenceBuffer(min_chars=min_chars, max_chars=max_chars)
+    pieces: list[str] = []
+    start = 0
+    for cut in [*sorted(set(cuts)), len(text)]:
+        pieces += buffer.push(text[start:cut])
+        start = cut
+    return pieces, buffer.flush()
+
+
+def boundaries(s: str, min_chars: int) -> list[int]:
+    """Where, in a buffer holding ``s``, a sentence may end: the whitespace right after it."""
+    return [j for j in range(max(1, min_chars), len(s))
+            if s[j].isspace() and s[j - 1] in _TERMINATORS + _CLOSERS and _ends_sentence(s, j)]
+
+
+def assert_piece_was_due(piece: str, s: str, min_chars: int, max_chars: int) -> None:
+    """``piece`` was cut from a buffer whose text (from then on, to the end of input) is ``s``.
+
+    Either it ends at the first sentence boundary at or after ``min_chars`` (plus the whitespace
+    after it), or no such boundary came before ``max_chars`` and the size limit forced the cut: at
+    the last space/newline within ``max_chars`` characters, or hard at ``max_chars`` without one.
+    """
+    assert s.startswith(piece) and piece, (piece, s)
+    first = next(iter(boundaries(s, min_chars)), None)
+    if first is not None and first <= max_chars and len(piece) > first and piece.rstrip() == s[:first]:
+        return  # at the boundary, with (some of) the whitespace after it
+    assert first is None or first >= max_chars, f"{piece!r} is not cut at the boundary {first} of {s!r}"
+    assert len(s) >= max_chars, f"{piece!r} cut from {s!r} before it reached max_chars={max_chars}"
+    window = s[:max_chars]
+    space = max(window.rfind(" "), window.rfind("\n"))
+    expected = window[: space + 1] if space > 0 else window
+    assert piece == expected, f"size cut {piece!r}, expected {expected!r} (max_chars={max_chars})"
+
+
 @settings(max_examples=300, deadline=None)
 @given(data=st.data(), text=texts, max_chars=st.integers(5, 80))
 def test_pieces_reassemble_the_input_and_end_at_boundaries(data: Any, text: str, max_chars: int) -> None:
     cuts = data.draw(st.lists(st.integers(0, len(text)), max_size=20))
-    pieces = run(text, cuts, max_chars)
-    assert "".join(pieces) == text
-    for piece in pieces[:-1]:
-        stripped = piece.rstrip()
-        at_boundary = piece != stripped and _ends_sentence(stripped, len(stripped))
-        assert at_boundary or len(piece) >= max_chars or (piece[-1:].isspace() and len(piece) <= max_chars), piece
+    min_chars = data.draw(st.integers(0, max_chars) | st.just(0))
+    pieces, rest = run_split(text, cuts, min_chars, max_chars)
+    assert "".join(pieces) + rest == text
+    offset = 0
+    for piece in pieces:
+        assert_piece_was_due(piece, text[offset:], min_chars, max_chars)
+        offset += len(piece)
+    # What waits for flush() held no boundary and never reached the size limit.
+    assert len(rest) < max_chars and not boundaries(rest, min_chars), (rest, min_chars, max_chars)
 
 
 @pytest.mark.parametrize("step", [1, 2, 3, 5, 100])
