@@ -53,14 +53,29 @@ class FakeStream:
         return self._chunks()
 
     async def _chunks(self) -> AsyncIterator[FakeChunk]:
-        for word in self.words:
-            if self.cancelled:
-                return
-            await asyncio.sleep(0)
-            yield FakeChunk(word)
-        if self.stall:
-            self.client.stalled.set()
-            await asyncio.Event().wait()
+        """Records how the stream ended in ``client.ends``: a real client's HTTP response is
+        released on cancellation or close, so a stream left open would be a leaked connection."""
+        end = "left open"
+        try:
+            for word in self.words:
+                if self.cancelled:
+                    end = "cancel()"
+                    return
+                await asyncio.sleep(0)
+                yield FakeChunk(word)
+            if self.stall:
+                self.client.stalled.set()
+                await asyncio.Event().wait()
+            end = "completed"
+        except asyncio.CancelledError:
+            end = "task cancelled"
+            raise
+        except GeneratorExit:
+            end = "aclose()"
+            raise
+        finally:
+            self.client.ends.append(end)
+            logger.info(f"fake LLM stream ended: {end}")
 
     def cancel(self) -> None:
         self.cancelled = True
@@ -73,6 +88,7 @@ class FakeLLM:
         self.stall = stall
         self.requests: list[Any] = []
         self.cancels = 0
+        self.ends: list[str] = []
         self.stalled = asyncio.Event()
 
     def generate_stream(self, messages: Any) -> FakeStream:
@@ -541,7 +557,8 @@ async def test_tool_aware_streaming() -> None:
     assert llm.requests[0][1]["content"] == "Let me check that for you..."
 
 
-async def test_interruption_aware_streaming_cancels_the_llm_stream() -> None:
+async def test_interruption_aware_streaming_cancels_the_llm_stream(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="spec")
     llm = FakeLLM("Once upon a time there was", stall=True)
     node = InterruptibleStreamingNode()
     node.llm_client = llm
@@ -557,6 +574,14 @@ async def test_interruption_aware_streaming_cancels_the_llm_stream() -> None:
     assert node.current_stream is None and node.chunks_sent == 0
     assert system.user.heard == "Once upon a time there was"
     assert node.conversation_events[-1].interrupted
+    # The LLM stream, stalled waiting for its next token, was cancelled (not left open), once,
+    # and that happened before the handler ran, which then found no stream to cancel().
+    assert llm.ends == ["task cancelled"] and llm.cancels == 0
+    assert [r.getMessage() for r in caplog.records if r.name == "spec"] == [
+        "fake LLM stream ended: task cancelled",
+        "Stream cancelled due to interruption",
+        "Streaming interrupted after 6 chunks",
+    ]
 
 
 async def test_parallel_streaming_merges_all_streams() -> None:
