@@ -54,6 +54,11 @@ class Script:
     error_code: str | None = None
     echo_auth: bool = False
     send_done: bool = True
+    # How tool-call deltas are laid out: "sequential" (each call whole, one after the other, as
+    # OpenAI does), "alternating" (round-robin, one delta of each call in turn: call 0's header,
+    # call 1's header, call 0's first argument fragment, call 1's, ...; as some servers do) or
+    # "together" (round-robin, with one delta of every call in the same chunk).
+    tool_call_layout: str = "sequential"
 
 
 @dataclass
@@ -255,16 +260,25 @@ class SSEServer:
 
         events: list[tuple[bool, dict[str, Any]]] = [(False, chunk({"role": "assistant", "content": ""}))]
         events += [(True, chunk({"content": text})) for text in script.chunks]
+        per_call: list[list[dict[str, Any]]] = []  # each call's deltas, in order
         for index, call in enumerate(script.tool_calls):
             size = max(1, -(-len(call.arguments) // call.pieces))
             pieces = [call.arguments[i : i + size] for i in range(0, len(call.arguments), size)] or [""]
             first = {"index": index, "id": call.id, "type": "function", "function": {"name": call.name}}
             first["function"]["arguments"] = ""
-            events.append((True, chunk({"tool_calls": [first]})))
-            for piece in pieces:
-                events.append(
-                    (True, chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
-                )
+            per_call.append([first] + [{"index": index, "function": {"arguments": piece}} for piece in pieces])
+        layout = script.tool_call_layout
+        if layout == "sequential":
+            events += [(True, chunk({"tool_calls": [delta]})) for deltas in per_call for delta in deltas]
+        elif layout in ("alternating", "together"):
+            rounds = [[deltas[i] for deltas in per_call if i < len(deltas)]
+                      for i in range(max((len(d) for d in per_call), default=0))]
+            if layout == "alternating":
+                events += [(True, chunk({"tool_calls": [delta]})) for deltas in rounds for delta in deltas]
+            else:
+                events += [(True, chunk({"tool_calls": deltas})) for deltas in rounds]
+        else:
+            raise ValueError(f"unknown tool_call_layout {layout!r}")
         finish = script.finish_reason or ("tool_calls" if script.tool_calls else "stop")
         events.append((False, chunk({}, finish)))
         if script.usage is not None:

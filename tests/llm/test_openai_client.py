@@ -92,6 +92,40 @@ async def test_tool_call_assembled_from_deltas(sse_server: SSEServer, client: Op
     assert sse_server.requests[0].body["tools"] == tools
 
 
+@pytest.mark.parametrize("layout", ["alternating", "together"])
+async def test_interleaved_tool_call_deltas_are_assembled_per_index(
+    sse_server: SSEServer, client: OpenAIClient, layout: str
+) -> None:
+    weather_args = '{"city": "Paris", "unit": "celsius"}'
+    search_args = '{"query": "museums", "limit": 3}'
+    script = sse_server.add(
+        chunks=[],
+        tool_call_layout=layout,
+        tool_calls=[
+            ToolCallScript("get_weather", weather_args, id="call_w", pieces=4),
+            ToolCallScript("search", search_args, id="call_s", pieces=4),
+        ],
+    )
+    # The server really interleaves: which call each tool-call delta it sends belongs to.
+    sent = [[d["index"] for d in event["choices"][0]["delta"]["tool_calls"]]
+            for _, event in SSEServer._events(script, "m") if event["choices"]
+            and "tool_calls" in event["choices"][0]["delta"]]
+    if layout == "alternating":
+        assert sent == [[0], [1]] * 5
+    else:
+        assert sent == [[0, 1]] * 5
+    stream = client.generate_stream(MESSAGES)
+    chunks = await collect(stream)
+    [with_calls] = [c for c in chunks if c.tool_calls]
+    assert with_calls.finish_reason == "tool_calls"
+    weather, search = with_calls.tool_calls
+    assert (weather.id, weather.name, weather.raw_arguments, weather.arguments, weather.parse_error) == (
+        "call_w", "get_weather", weather_args, {"city": "Paris", "unit": "celsius"}, None)
+    assert (search.id, search.name, search.raw_arguments, search.arguments, search.parse_error) == (
+        "call_s", "search", search_args, {"query": "museums", "limit": 3}, None)
+    assert stream.tool_calls == [weather, search]
+
+
 async def test_usage_only_final_chunk(sse_server: SSEServer, client: OpenAIClient) -> None:
     sse_server.add(chunks=["ok"], usage={"prompt_tokens": 11, "completion_tokens": 1, "total_tokens": 12})
     stream = client.generate_stream(MESSAGES)
