@@ -4,7 +4,10 @@ lost is counted and reported to it (observer.overflow), never silent."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
 
 from line import Bridge, Bus, Message
 from line.events import AgentResponse, UserStoppedSpeaking
@@ -89,3 +92,80 @@ async def test_a_burst_emitted_without_the_loop_turning_stays_bounded_and_counte
     overflow, kept = batch[0], batch[1:]
     assert overflow.kind is TraceKind.OBSERVER_OVERFLOW and overflow.get("dropped") == 1_000 - BUFFER
     assert [record.get("contents") for record in kept] == [str(i) for i in range(1_000 - BUFFER, 1_000)]
+
+
+def _route_with_chunks(bus: Bus, produced: asyncio.Event) -> None:
+    async def talk_then_note(message: Message) -> AsyncIterator[AgentResponse]:
+        for i in range(CHUNKS):
+            yield AgentResponse(content=f"c{i}")
+        produced.set()
+
+    bridge = Bridge("agent")
+    bridge.on(UserStoppedSpeaking).stream(talk_then_note).broadcast()
+    bus.register_bridge("agent", bridge)
+
+
+async def test_a_raising_callback_observer_neither_breaks_nor_stops_the_pipeline(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    bus = Bus()
+    calls: list[int] = []
+
+    def broken(batch: list[TraceRecord]) -> None:
+        calls.append(len(batch))
+        raise RuntimeError("observer bug")
+
+    everything: list[TraceRecord] = []
+    failing = bus.tracer.attach(broken)
+    bus.tracer.attach(everything.extend)
+    consumer = HoldingConsumer(bus)
+    _route_with_chunks(bus, asyncio.Event())
+    await bus.start()
+    await bus.publish(UserStoppedSpeaking(), source="user")
+    async with asyncio.timeout(5):
+        await bus.wait_idle()
+    await bus.cleanup()
+    bus.tracer.flush()
+
+    # The run completed and every chunk reached the consumer; no AgentError was published.
+    assert consumer.received == [f"c{i}" for i in range(CHUNKS)]
+    [finished] = [r for r in everything if r.kind is TraceKind.RUN_FINISHED and r.route == "agent:UserStoppedSpeaking"]
+    assert finished.get("status") == "completed" and finished.get("delivered") == CHUNKS
+    assert not [r for r in everything if r.kind is TraceKind.ERROR]
+    # The failing observer stayed attached (it got every batch, not just the first) ...
+    assert len(calls) > 1 and sum(calls) == len(everything)
+    # ... and every failure was counted on it and logged with its traceback, naming it.
+    assert failing.errors == len(calls)
+    logged = [r for r in caplog.records if r.name == "line.trace"]
+    assert len(logged) == len(calls)
+    assert all(r.levelno == logging.ERROR and "broken" in r.getMessage() and r.exc_info is not None
+               and isinstance(r.exc_info[1], RuntimeError) for r in logged)
+
+
+async def test_an_unread_subscription_makes_the_producer_neither_wait_nor_drop_chunks() -> None:
+    """Nobody reads the subscription and the consumer holds the first chunk until the producer
+    has yielded every chunk: the producer gets to the end (it waited for nobody), no chunk is
+    lost, and only the subscription loses records, counted."""
+    bus = Bus(max_queue_size=CHUNKS)  # room for the whole reply: nothing downstream makes it wait
+    everything: list[TraceRecord] = []
+    bus.tracer.attach(everything.extend, max_buffer=100 * CHUNKS)
+    unread = bus.tracer.subscribe(max_buffer=BUFFER)
+    consumer = HoldingConsumer(bus, hold_at=1)
+    produced = asyncio.Event()
+    _route_with_chunks(bus, produced)
+    await bus.start()
+    await bus.publish(UserStoppedSpeaking(), source="user")
+    async with asyncio.timeout(5):
+        await consumer.holding.wait()
+        await produced.wait()  # every chunk yielded while the subscription was never read
+    consumer.release.set()
+    async with asyncio.timeout(5):
+        await bus.wait_idle()
+    await bus.cleanup()
+    bus.tracer.flush()
+
+    assert consumer.received == [f"c{i}" for i in range(CHUNKS)]
+    assert not [r for r in everything if r.kind in (TraceKind.BACKPRESSURE, TraceKind.BUS_DROP)]
+    assert unread.dropped == len(everything) - BUFFER > 0
+    assert len(unread.pending) == BUFFER and unread.pending[-1] is everything[-1]
+    unread.close()
