@@ -54,6 +54,42 @@ class Node:
         yield AgentResponse(content="method")
 
 
+class OnlyAiter:
+    """An async iterable that is not an iterator: it has ``__aiter__`` and nothing else."""
+
+    def __init__(self, words: tuple[str, ...]) -> None:
+        self.words = words
+
+    def __aiter__(self) -> AsyncIterator[AgentResponse]:
+        return agen_of(self.words)
+
+
+async def agen_of(words: tuple[str, ...]) -> AsyncIterator[AgentResponse]:
+    for word in words:
+        yield AgentResponse(content=word)
+
+
+def logged(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A typical user decorator: a plain (sync) wrapper, ``functools.wraps``, calls ``fn``."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+class DecoratedNode:
+    @logged
+    async def generate(self, message: Message) -> AsyncIterator[AgentResponse]:
+        yield AgentResponse(content="decorated")
+        yield AgentResponse(content="method")
+
+
+async def returns_one_event(message: Message) -> AgentResponse:
+    return AgentResponse(content="one event")
+
+
 @pytest.mark.parametrize(
     ("stage", "expected"),
     [
@@ -66,8 +102,13 @@ class Node:
         (lambda m: AgentResponse(content="single"), ["single"]),
         (lambda m: None, []),
         (Node().generate, ["method"]),
+        (lambda m: OnlyAiter(("only", "aiter")), ["only", "aiter"]),
+        (DecoratedNode().generate, ["decorated", "method"]),
+        (logged(Node().generate), ["method"]),
+        (returns_one_event, ["one event"]),
     ],
-    ids=["async-gen", "sync-gen", "partial", "lambda-agen", "list", "awaitable", "single", "none", "method"],
+    ids=["async-gen", "sync-gen", "partial", "lambda-agen", "list", "awaitable", "single", "none", "method",
+         "only-aiter", "decorated-method", "decorated-bound-method", "async-def-one-event"],
 )
 async def test_stream_accepts_every_callable_shape(stage: Callable[[Message], Any], expected: list[str]) -> None:
     assert await run_route(stage) == expected
