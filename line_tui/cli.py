@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import os
 import sys
 from collections.abc import Callable
@@ -26,6 +27,18 @@ Your own agent: line-tui path/to/agent.py  (or a dotted module name). The module
 """
 
 
+def non_negative_number(text: str) -> float:
+    """An argparse type: a finite number >= 0 (the scripted LLM's speed and delay), so a bad
+    value stops the command line with a clear message instead of failing inside the app."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="line-tui",
@@ -41,9 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-key", default=None, help="API key (default: $OPENAI_API_KEY)")
     parser.add_argument("--record", metavar="FILE", default=None, help="write the trace as JSONL while running")
     parser.add_argument("--replay", metavar="FILE", default=None, help="view a recording (read-only)")
-    parser.add_argument("--tokens-per-second", type=float, default=25.0,
+    parser.add_argument("--tokens-per-second", type=non_negative_number, default=25.0,
                         help="scripted LLM speed (default 25; 0 = as fast as possible)")
-    parser.add_argument("--time-to-first-token", type=float, default=0.3, help="scripted LLM delay, seconds")
+    parser.add_argument("--time-to-first-token", type=non_negative_number, default=0.3,
+                        help="scripted LLM delay, seconds (default 0.3)")
     parser.add_argument("--seed", type=int, default=0, help="scripted LLM seed (replies and jitter)")
     return parser
 
