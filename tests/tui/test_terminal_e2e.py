@@ -1,7 +1,9 @@
-"""End to end in a real terminal (tmux): launch line-tui, type a turn, barge in, quit."""
+"""End to end in a real terminal (tmux): launch the `line-tui` console script, type a turn,
+barge in, quit. (`python -m line_tui` is covered in test_cli.py.)"""
 
 from __future__ import annotations
 
+import shlex
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +13,9 @@ import pytest
 from .terminal import Terminal, needs_tmux
 
 pytestmark = needs_tmux
+
+#: The console script pip installed next to this interpreter (`.venv/bin/line-tui`).
+LINE_TUI = Path(sys.executable).parent / "line-tui"
 
 
 @pytest.fixture
@@ -23,8 +28,10 @@ def terminal() -> Iterator[Terminal]:
 def test_type_a_turn_barge_in_and_quit(terminal: Terminal, tmp_path: Path) -> None:
     """Type a turn, wait for the reply to stream, type over it: "interrupted"; quit with status 0."""
     record = tmp_path / "trace.jsonl"
+    assert LINE_TUI.is_file(), f"the console script is not installed at {LINE_TUI}"
     # Slow enough that the reply is still streaming when we type over it.
-    terminal.start(f"{sys.executable} -m line_tui --tokens-per-second 4 --time-to-first-token 0 --record {record}")
+    terminal.start(f"{shlex.quote(str(LINE_TUI))} --tokens-per-second 4 --time-to-first-token 0 "
+                   f"--record {shlex.quote(str(record))}")
     terminal.wait_for("conversation as heard")
     terminal.type("hello there")
     terminal.press("Enter")
