@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -83,6 +84,58 @@ async def test_consumer_break_closes_every_source() -> None:
     assert sorted(closed) == ["s0", "s1", "s2"]
 
 
+async def test_cancelling_the_consuming_task_closes_every_source() -> None:
+    """The consumer neither breaks nor calls aclose: its task is cancelled while the merge waits
+    for its sources (one finished, two stalled in an ``await``, one busy). Every source is closed
+    and every read cancelled by the time that task has ended.
+
+    (A task cancelled in the body of its ``async for`` leaves the merge suspended at ``yield``,
+    like any async generator: only the loop's finalizer closes it then; ``contextlib.aclosing``
+    closes it at once. The route closes a stage's stream itself.)"""
+    closed: list[str] = []
+    got: list[str] = []
+    taken = asyncio.Event()
+
+    async def stalls_after(name: str, items: int) -> AsyncIterator[str]:
+        try:
+            for i in range(items):
+                yield f"{name}-{i}"
+            await asyncio.Event().wait()
+            yield "never"
+        finally:
+            closed.append(name)
+
+    async def busy(name: str) -> AsyncIterator[str]:
+        try:
+            yield f"{name}-0"
+            while True:  # noqa: ASYNC110 - never stalls: its read is always running
+                await asyncio.sleep(0)
+        finally:
+            closed.append(name)
+
+    async def finite(name: str) -> AsyncIterator[str]:
+        try:
+            yield f"{name}-0"
+        finally:
+            closed.append(name)
+
+    async def consume() -> None:
+        async for item in merge_streams(stalls_after("a", 1), stalls_after("b", 0), busy("c"), finite("d")):
+            got.append(item)
+            if len(got) == 3:
+                taken.set()
+
+    task = asyncio.get_running_loop().create_task(consume())
+    async with asyncio.timeout(5):
+        await taken.wait()
+    task.cancel()
+    await asyncio.wait({task}, timeout=5)  # the timeout only turns a hang into a failure
+    assert task.cancelled(), "the consuming task did not end when cancelled"
+    assert sorted(got) == ["a-0", "c-0", "d-0"]
+    assert sorted(closed) == ["a", "b", "c", "d"]
+    assert asyncio.all_tasks() == {asyncio.current_task()}  # no read of any source left running
+
+
 async def test_cache_replays_complete_replies_and_never_stores_cut_ones() -> None:
     cache = ResponseCache(max_entries=2)
     messages = [{"role": "user", "content": "hi"}]
@@ -116,7 +169,10 @@ async def test_cache_replays_complete_replies_and_never_stores_cut_ones() -> Non
     assert len(cache) == 2
 
 
-async def test_validator_reports_filtered_chunks_and_completion_only_when_complete() -> None:
+async def test_validator_reports_filtered_chunks_and_completion_only_when_complete(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="line.streaming")
     validator = ChunkValidator(blocked_words=frozenset({"darn"}), max_chunk_chars=10)
     assert validator.check("fine ") == "fine "
     assert validator.check("   ") is None
@@ -127,6 +183,16 @@ async def test_validator_reports_filtered_chunks_and_completion_only_when_comple
     async def replies() -> AsyncIterator[AgentResponse]:
         yield AgentResponse(content="ab")
         yield AgentResponse(content="cde")
+
+    assert caplog.record_tuples == [
+        ("line.streaming", logging.WARNING, "validate filtered a chunk (empty): '   '"),
+        ("line.streaming", logging.WARNING, "validate filtered a chunk (blocked word 'darn'): 'oh darn'"),
+        ("line.streaming", logging.WARNING, "validate filtered a chunk (longer than 10 chars): 'xxxxxxxxxxx'"),
+    ]  # one warning per filtered chunk, naming the validator, the reason and the text; none for "fine "
+    named = ChunkValidator(name="speech-check")
+    assert named.check("x" * 3000) is None
+    assert caplog.records[-1].getMessage() == (
+        f"speech-check filtered a chunk (longer than 2000 chars): {'x' * 200!r}")  # the text, cut to 200
 
     out = [item async for item in with_completion(replies())]
     assert out[-1] == AgentGenerationComplete(total_length=5, chunk_count=2)
