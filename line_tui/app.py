@@ -44,6 +44,8 @@ class DebuggerOptions:
     record_path: str | None = None
     replay_records: list[TraceRecord] | None = None
     replay_errors: list[str] = field(default_factory=list)
+    replay_path: str | None = None  # the recording's file, as given
+    replay_origin_ns: int | None = None  # the recording's start (None: its first record)
     secrets: tuple[str, ...] = ()
 
 
@@ -71,18 +73,19 @@ class LineDebugger(App[None]):
         Binding("ctrl+l", "clear", "clear"),
         Binding("ctrl+q", "quit", "quit", priority=True),
     ]
+    #: What only a live call can do: hidden from the footer (and inert) in a replay.
+    LIVE_ONLY_ACTIONS = frozenset({"toggle_speaking", "toggle_pause", "step", "pick_scenario", "new_call"})
 
     def __init__(self, options: DebuggerOptions) -> None:
         super().__init__()
         self.options = options
-        self.state = DebuggerState()
+        self.state = DebuggerState(origin_ns=options.replay_origin_ns)
         self.session: AgentSession | None = None
         self.entry: AgentEntry | None = options.entry
         self.selected: int | None = None
         self._drawn_version = -1
         self._pacer = FramePacer(max_hz=REFRESH_HZ)
         self._holds_heap = False
-        self._origin_ns = time.monotonic_ns()
         self._recorder: TraceRecorder | None = None
 
     # -- layout ----------------------------------------------------------------------------
@@ -114,9 +117,11 @@ class LineDebugger(App[None]):
         self.query_one(SpeechInput).focus()
         FROZEN_HEAP.hold()  # before the call starts: only what lives as long as the app is frozen
         self._holds_heap = True
-        if self.options.replay_records is not None:
-            self.sub_title = "replay (read-only)"
-            self.query_one(SpeechInput).disabled = True
+        if self.replaying:
+            recording = self.options.replay_path or "a recording"
+            self.sub_title = f"replay of {recording} (read-only)"
+            self.query_one(SpeechInput).read_only(f"replay of {recording} — read-only")
+            assert self.options.replay_records is not None
             self.state.feed(self.options.replay_records)
             self.redraw()
             if self.options.replay_errors:
@@ -125,14 +130,21 @@ class LineDebugger(App[None]):
             return
         await self.start_call()
 
+    @property
+    def replaying(self) -> bool:
+        return self.options.replay_records is not None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A replay hides (and ignores) the keys that act on a live call."""
+        return not (self.replaying and action in self.LIVE_ONLY_ACTIONS)
+
     # -- calls -------------------------------------------------------------------------------
 
     async def start_call(self) -> None:
         """(Re)load the agent and start a fresh call with a fresh view."""
         await self.end_call()
-        self.state = DebuggerState()
+        self.state = DebuggerState(origin_ns=time.monotonic_ns())
         self.selected = None
-        self._origin_ns = time.monotonic_ns()
         self.redraw(force=True)
         if self.entry is None:
             try:
@@ -179,11 +191,12 @@ class LineDebugger(App[None]):
         rendered = RENDER_TIME.take()  # Textual rendering the panels since the last frame
         self._drawn_version = state.version
         self.routes_panel.show(state)
-        self.buffers_panel.show(state)
+        # A replay's buffers age until its last record, not until now.
+        self.buffers_panel.show(state, state.last_t_ns if self.replaying else None)
         self.interruptions_panel.show(state)
         self.conversation_panel.show(state)
         self.metrics_panel.show(state)
-        self.log_panel.show(state, self.selected, self._origin_ns)
+        self.log_panel.show(state, self.selected)
         self._pacer.drawn(started, time.perf_counter() - started + rendered)
 
     # -- the caller --------------------------------------------------------------------------
@@ -244,7 +257,7 @@ class LineDebugger(App[None]):
         self.redraw(force=True)
 
     async def action_new_call(self) -> None:
-        if self.options.replay_records is None:
+        if not self.replaying:
             await self.start_call()
 
     def action_clear(self) -> None:

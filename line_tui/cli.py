@@ -9,11 +9,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from line.app import CallHandler
 from line.llm import LLMClient
 from line_tui.loader import AgentEntry, AgentLoadError, load_agent
 from line_tui.scenarios import DEFAULT_SCENARIO, SCENARIOS
+
+if TYPE_CHECKING:
+    from line.recording import Recording
+    from line_tui.app import DebuggerOptions
 
 EPILOG = """\
 LLM: by default an embedded scripted LLM (no key, no network). Give --base-url and/or --model
@@ -96,15 +101,11 @@ def main(argv: list[str] | None = None, entry: AgentEntry | None = None) -> int:
 
     options = DebuggerOptions(entry=entry)
     if args.replay:
-        from line.recording import load_recording
-
         try:
-            recording = load_recording(args.replay)
+            load_replay(args.replay, options)
         except OSError as exc:
             print(f"line-tui: cannot read recording {args.replay}: {exc}", file=sys.stderr)
             return 2
-        options.replay_records = recording.records
-        options.replay_errors = [str(error) for error in recording.errors]
     elif entry is None:
         target = args.agent or args.scenario or DEFAULT_SCENARIO
         try:
@@ -120,6 +121,26 @@ def main(argv: list[str] | None = None, entry: AgentEntry | None = None) -> int:
     app = LineDebugger(options)
     app.run()
     return app.return_code or 0  # Textual sets 1 when the app crashed
+
+
+def load_replay(path: str, options: DebuggerOptions) -> None:
+    """Read the recording at ``path`` into ``options`` (``OSError`` when it cannot be read)."""
+    from line.recording import load_recording
+
+    recording = load_recording(path)
+    options.replay_records = recording.records
+    options.replay_errors = [str(error) for error in recording.errors]
+    options.replay_path = path
+    options.replay_origin_ns = recording_start_ns(recording)
+
+
+def recording_start_ns(recording: Recording) -> int | None:
+    """When the recording started, on its records' clock: its header's ``monotonic_ns``, or its
+    first record's time when that is earlier or the header has none (None: nothing to go by)."""
+    header = recording.header or {}
+    starts = [header.get("monotonic_ns"), recording.records[0].t_ns if recording.records else None]
+    known = [start for start in starts if isinstance(start, int) and not isinstance(start, bool)]
+    return min(known) if known else None
 
 
 def run_handler(handler: CallHandler, argv: list[str] | None = None) -> int:

@@ -31,6 +31,9 @@ class DebuggerState:
     call_ended: bool = False
     errors: list[str] = field(default_factory=list)
     last_t_ns: int = 0
+    #: Where the event log's times count from: the call's start (live) or the recording's
+    #: (replay); when not given, the first record's time.
+    origin_ns: int | None = None
     _handlers: dict[TraceKind, Callable[[TraceRecord], None]] | None = field(
         default=None, init=False, repr=False, compare=False)
 
@@ -38,6 +41,8 @@ class DebuggerState:
         batch = records if isinstance(records, list) else list(records)
         if not batch:
             return
+        if self.origin_ns is None:
+            self.origin_ns = batch[0].t_ns
         handlers = self._handlers
         if handlers is None:
             handlers = self._handlers = self._make_handlers()

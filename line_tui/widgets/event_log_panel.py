@@ -39,8 +39,9 @@ class EventLogPanel(Panel):
     EventLogPanel { height: auto; padding: 0 1; }
     """
 
-    def show(self, state: DebuggerState, selected: int | None, origin_ns: int) -> None:
+    def show(self, state: DebuggerState, selected: int | None) -> None:
         log = state.log
+        origin_ns = state.origin_ns or 0
         width = max(40, self.content_region.width or 100)
         text = Text()
         header = f"filter: {log.filter_type or 'all types'} (F6)   select: F7/F8"

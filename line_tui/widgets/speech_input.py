@@ -25,6 +25,11 @@ class SpeechInput(Input):
                          id="speech")
         self.cursor_blink = False
 
+    def read_only(self, prompt: str) -> None:
+        """Nothing to speak to (a replay): say so where the prompt was, and take no input."""
+        self.placeholder = prompt
+        self.disabled = True
+
     async def _on_key(self, event: events.Key) -> None:
         if event.is_printable and not self.value:
             self.post_message(self.StartedTyping())
