@@ -15,6 +15,7 @@ from line.trace import TraceKind, TraceRecord
 MAX_ENTRIES = 2000
 PAYLOAD_CHARS = 80
 MAX_PARENTS = MAX_ENTRIES * 4
+_TURN_EVENTS = frozenset({"UserStartedSpeaking", "UserTranscriptionReceived", "UserStoppedSpeaking"})
 
 
 class LogEntry(NamedTuple):
@@ -57,6 +58,10 @@ class EventLogModel:
     #: generations: when the newer one is full it becomes the older one, O(1) per item).
     _parent: dict[int, int | None] = field(default_factory=dict)
     _older_parent: dict[int, int | None] = field(default_factory=dict)
+    #: A turn's words: UserStoppedSpeaking id -> the UserTranscriptionReceived of that turn (not
+    #: its cause: the caller's events do not cause each other, but a reply answers those words).
+    words: dict[int, int] = field(default_factory=dict)
+    _said: dict[str, int] = field(default_factory=dict)  # per source: words of the turn under way
 
     def feed(self, record: TraceRecord) -> None:
         """Fold one record (``DebuggerState`` calls ``stage_out``/``publish`` directly)."""
@@ -90,6 +95,9 @@ class EventLogModel:
             old = entries[0]
             by_id.pop(old.message_id, None)
             self.children.pop(old.message_id, None)
+            self.words.pop(old.message_id, None)
+        if event_type in _TURN_EVENTS:
+            self._turn(event_type, entry)
         entries.append(entry)
         by_id[message_id] = entry
         caused_by = entry.caused_by
@@ -102,6 +110,17 @@ class EventLogModel:
         types = self.types
         types[event_type] = types.get(event_type, 0) + 1
         self.added += 1
+
+    def _turn(self, event_type: str, entry: LogEntry) -> None:
+        said = self._said
+        if event_type == "UserTranscriptionReceived":
+            said[entry.source] = entry.message_id
+        elif event_type == "UserStartedSpeaking":
+            said.pop(entry.source, None)
+        else:  # UserStoppedSpeaking: the turn's words, if it had any
+            words = said.pop(entry.source, None)
+            if words is not None:
+                self.words[entry.message_id] = words
 
     def _logged_ancestor(self, message_id: int | None) -> int | None:
         """Follow unpublished intermediate items up to a message that is in the log."""
@@ -149,6 +168,15 @@ class EventLogModel:
         chain.reverse()
         return chain
 
+    def in_reply_to(self, message_id: int) -> LogEntry | None:
+        """The words of the user turn whose end led to ``message_id`` (None for the turn's own
+        events, and for what no turn with words led to)."""
+        for cause in reversed(self.causes(message_id)):
+            words = self.words.get(cause.message_id)
+            if words is not None:
+                return self.by_id.get(words)
+        return None
+
     def effects(self, message_id: int, limit: int = 12) -> list[LogEntry]:
         """Messages directly caused by ``message_id`` (bounded)."""
         return [self.by_id[i] for i in self.children.get(message_id, [])[:limit] if i in self.by_id]
@@ -160,4 +188,6 @@ class EventLogModel:
         self.types.clear()
         self._parent = {}
         self._older_parent = {}
+        self.words.clear()
+        self._said.clear()
         self.filter_type = None

@@ -12,6 +12,7 @@ from line_tui.widgets.panel import Panel
 SHOWN_ENTRIES = 40
 CAUSED_BY = "  caused by "
 LED_TO = "  led to    "
+REPLY_TO = "  reply to  "
 
 
 def _line(text: Text, state: DebuggerState, entry: LogEntry, origin_ns: int, width: int, style: str = "",
@@ -59,6 +60,10 @@ class EventLogPanel(Panel):
                 _line(text, state, entry, origin_ns, width, indent=len(CAUSED_BY))
             if not causes:
                 text.append("  (no recorded cause: it came from outside the routes)\n", "dim")
+            words = log.in_reply_to(selected)
+            if words is not None:
+                text.append(REPLY_TO, "dim")
+                _line(text, state, words, origin_ns, width, indent=len(REPLY_TO))
             for entry in effects:
                 text.append(LED_TO, "dim")
                 _line(text, state, entry, origin_ns, width, indent=len(LED_TO))

@@ -69,9 +69,8 @@ class UserEndpoint:
         if not self.speaking:
             await self.start_speaking()
         self.speaking = False
-        if text:
-            transcript = await self.bridge.send(UserTranscriptionReceived(content=text))
-            return await self.bridge.send(UserStoppedSpeaking(), caused_by=transcript.id)
+        if text:  # two facts of the caller, neither caused by the other: no lineage between them
+            await self.bridge.send(UserTranscriptionReceived(content=text))
         return await self.bridge.send(UserStoppedSpeaking())
 
     async def say(self, text: str) -> Message:

@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from textual.pilot import Pilot
+
 from line.trace import TraceKind, TraceRecord
 from line_tui.app import LineDebugger
-from line_tui.widgets.event_log_panel import EventLogPanel
+from line_tui.widgets.event_log_panel import CAUSED_BY, LED_TO, REPLY_TO, EventLogPanel
 from line_tui.widgets.help_screen import HelpScreen
 from line_tui.widgets.routes_panel import RoutesPanel
 
@@ -120,3 +122,38 @@ async def test_event_log_filters_by_type_and_shows_lineage() -> None:
         assert "lineage of" in log
         lineage = log[log.index("lineage of"):]
         assert "caused by" in lineage and "UserStoppedSpeaking" in lineage, "the chunk was caused by the turn's end"
+
+
+async def select_first_of(pilot: Pilot[None], app: LineDebugger, event_type: str) -> str:
+    """Filter the log to ``event_type``, select its first entry, return its lineage as shown."""
+    while app.state.log.filter_type != event_type:
+        await pilot.press("f6")
+    app.selected = None
+    await pilot.press("f8")
+    await pilot.pause()
+    log = plain(app.query_one(EventLogPanel))
+    return log[log.index("lineage of"):]
+
+
+async def test_lineage_links_no_user_event_to_another_but_links_the_reply_to_the_words() -> None:
+    app = make_app("basic", reply="alpha beta")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: idle(app), "agent started")
+        await pilot.press(*"hi there", "enter")
+        await settle(pilot, lambda: idle(app) and agent_turns(app)[-1].finished, "the reply finished")
+
+        words = await select_first_of(pilot, app, "UserTranscriptionReceived")
+        assert "caused by" not in words and "led to" not in words, "the words led to nothing of the caller's"
+        stop = await select_first_of(pilot, app, "UserStoppedSpeaking")
+        assert "UserTranscriptionRecei" not in stop, "the turn's end was not caused by its words"
+        assert "no recorded cause" in stop
+        assert LED_TO in stop and "AgentResponse" in stop, "the turn's end led to the reply"
+
+        reply = await select_first_of(pilot, app, "AgentResponse")
+        caused_by = [line for line in reply.splitlines() if line.startswith(CAUSED_BY)]
+        reply_to = [line for line in reply.splitlines() if line.startswith(REPLY_TO)]
+        assert len(caused_by) == 1 and "UserStoppedSpeaking" in caused_by[0]
+        said = next(e for e in app.state.log.entries if e.event_type == "UserTranscriptionReceived")
+        assert said.payload == "'hi there'"
+        assert len(reply_to) == 1 and f"{app.state.ids.message(said.message_id)} " in reply_to[0]
+        assert "UserTranscriptionRecei" in reply_to[0]

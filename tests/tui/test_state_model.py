@@ -92,9 +92,12 @@ async def test_event_log_keeps_lineage_and_stays_bounded(barge_in: tuple[list[Tr
     state.feed(records)
     chunk = next(e for e in state.log.entries if e.event_type == "AgentResponse")
     causes = [e.event_type for e in state.log.causes(chunk.message_id)]
-    assert causes == ["UserTranscriptionReceived", "UserStoppedSpeaking"], "the turn, then its end, led to it"
+    assert causes == ["UserStoppedSpeaking"], "the turn's end led to it (its words did not cause the end)"
     trigger = state.log.causes(chunk.message_id)[-1]
     assert chunk.message_id in [e.message_id for e in state.log.effects(trigger.message_id)]
+    words = state.log.in_reply_to(chunk.message_id)
+    assert words is not None and words.payload == "'tell me a story'", "it answers the turn's words"
+    assert state.log.in_reply_to(trigger.message_id) is None, "the turn's own end answers nothing"
 
     publish = next(r for r in records if r.kind is TraceKind.BUS_PUBLISH)
     flood = [TraceRecord(TraceKind.BUS_PUBLISH, publish.t_ns + i, message_id=10_000 + i, data=publish.data)
@@ -102,6 +105,7 @@ async def test_event_log_keeps_lineage_and_stays_bounded(barge_in: tuple[list[Tr
     state.feed(flood)
     assert len(state.log.entries) == MAX_ENTRIES
     assert state.log.entries[-1].message_id == 10_000 + MAX_ENTRIES * 3 - 1
+    assert not state.log.words, "a turn's words are forgotten with its entry"
 
 
 def test_overflow_records_are_counted_not_hidden() -> None:
