@@ -24,7 +24,7 @@ class InterruptionsPanel(Panel):
             text.append(f" {state.ids.run(card.run_id)} of {card.route} by {card.trigger}\n")
             where = card.stage_name or (f"stage {card.stage}" if card.stage is not None else "?")
             text.append(f"  landed in {where}", "")
-            if card.awaiting:
+            if card.awaiting and card.awaiting != card.stage_name:  # the stage itself: said already
                 text.append(f" (awaiting {card.awaiting})", "dim")
             text.append("\n")
             text.append(f"  closed in {duration(card.close_ns)}  handler done in {duration(card.handler_ns)}")

@@ -19,6 +19,24 @@ STATE_STYLES = {
 }
 
 
+#: A stage's counts and latency, one row under its name: right-aligned columns under one header
+#: per route, so the row fits the left column at 160x48 (41 cells; a row is 39 with four-digit
+#: counts and durations like "123.4ms").
+COLUMNS = (("in", 6), ("out", 6), ("filt", 5), ("err", 4), ("p50", 8), ("p95", 8))
+ROW_INDENT = "  "
+HEADER = ROW_INDENT + "".join(f"{name:>{width}}" for name, width in COLUMNS)
+
+
+def stage_row(text: Text, items_in: int, items_out: int, filtered: int, errors: int,
+              p50: int | None, p95: int | None) -> None:
+    """One stage's row of numbers, aligned under ``HEADER``."""
+    (_, w_in), (_, w_out), (_, w_filt), (_, w_err), (_, w_p50), (_, w_p95) = COLUMNS
+    text.append(f"{ROW_INDENT}{items_in:>{w_in}}{items_out:>{w_out}}")
+    text.append(f"{filtered:>{w_filt}}", "yellow" if filtered else "dim")
+    text.append(f"{errors:>{w_err}}", "bold red" if errors else "dim")
+    text.append(f"{duration(p50):>{w_p50}}{duration(p95):>{w_p95}}\n", "dim")
+
+
 class RoutesPanel(Panel):
     DEFAULT_CSS = """
     RoutesPanel { height: auto; padding: 0 1; }
@@ -41,14 +59,14 @@ class RoutesPanel(Panel):
             if route.last_status:
                 text.append(f"  last: {route.last_status}", "dim")
             text.append("\n")
+            if route.stages:
+                text.append(HEADER + "\n", "dim")
             for stage in route.stages:
-                latency = stats.stage_latency(route.name, stage.index)
                 text.append(f"  {stage.index} {stage.label} ")
                 text.append(str(stage.state), STATE_STYLES.get(stage.state, ""))
-                text.append(f"\n      in {stage.items_in}  out {stage.items_out}  ")
-                text.append(f"filt {stage.filtered}  ", "yellow" if stage.filtered else "dim")
-                text.append(f"err {stage.errors}  ", "bold red" if stage.errors else "dim")
-                text.append(f"p50 {duration(latency[0])} p95 {duration(latency[1])}\n", "dim")
+                text.append("\n")
+                stage_row(text, stage.items_in, stage.items_out, stage.filtered, stage.errors,
+                          *stats.stage_latency(route.name, stage.index))
             if route.broadcast is not None:
                 text.append(f"  → broadcast({route.broadcast})\n", "dim")
             if route.last_error:

@@ -5,16 +5,28 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 
+import pytest
 from textual.pilot import Pilot
 
 from line.trace import TraceKind, TraceRecord
 from line_tui.app import LineDebugger
+from line_tui.demo_states import FRAGILE
+from line_tui.loader import AgentEntry
 from line_tui.widgets.event_log_panel import CAUSED_BY, LED_TO, REPLY_TO, EventLogPanel
 from line_tui.widgets.help_screen import HelpScreen
 from line_tui.widgets.routes_panel import RoutesPanel
 
 from .helpers import SIZE, agent_turns, idle, make_app, settle
+
+
+def make_app_for(agent: str | AgentEntry) -> Callable[[], LineDebugger]:
+    """A scenario on the LLM it scripts for itself (validated: a reply with blocked words), or
+    an agent on the story."""
+    if isinstance(agent, AgentEntry):
+        return lambda: make_app(entry=agent)
+    return lambda: make_app(agent, rules=[])
 
 
 def plain(widget: object) -> str:
@@ -78,30 +90,51 @@ async def test_help_lists_every_binding() -> None:
         assert not isinstance(app.screen, HelpScreen)
 
 
-async def test_counters_on_screen_equal_the_trace() -> None:
-    app = make_app()
+#: Per stage, what the trace says and the routes panel shows: in, out, filtered, errors.
+COUNTED = (TraceKind.STAGE_IN, TraceKind.STAGE_OUT, TraceKind.STAGE_FILTERED, TraceKind.ERROR)
+STAGE_ROW = re.compile(r"^ +(\d+) +(\d+) +(\d+) +(\d+) +\S+ +\S+$", re.MULTILINE)
+
+
+def shown_counts(screen: str, route: str, stages: int) -> list[tuple[int, ...]]:
+    """The rows of numbers under ``route`` in the routes panel's text, one per stage."""
+    block = screen[screen.index(route + "  "):]
+    return [tuple(int(n) for n in row) for row in STAGE_ROW.findall(block)][:stages]
+
+
+@pytest.mark.parametrize(("agent", "turns", "nonzero"), [
+    (make_app_for("validated"), ("hello", "my printer is broken"), "filtered"),  # blocked words
+    (make_app_for(FRAGILE), ("tell me a story", "again please"), "errors"),  # a stage raises
+], ids=["filtered", "errors"])
+async def test_counters_on_screen_equal_the_trace(agent: Callable[[], LineDebugger], turns: tuple[str, ...],
+                                                  nonzero: str) -> None:
+    app = agent()
     counted: Counter[tuple[str | None, int | None, TraceKind]] = Counter()
 
     def count(batch: list[TraceRecord]) -> None:
         for record in batch:
-            if record.kind in (TraceKind.STAGE_IN, TraceKind.STAGE_OUT):
+            if record.kind in COUNTED:
                 counted[(record.route, record.stage, record.kind)] += 1
 
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: idle(app), "agent started")
         assert app.session is not None
         app.session.system.tracer.attach(count)
-        for words in ("hello", "tell me more"):
+        for words in turns:
             await pilot.press(*words, "enter")
             await settle(pilot, lambda: idle(app) and agent_turns(app)[-1].finished, "the reply finished")
         screen = plain(app.query_one(RoutesPanel))
-        route = app.state.routes.routes["TokenNode:UserStoppedSpeaking"]
-        block = screen[screen.index(route.name):]
-        shown = [(int(a), int(b)) for a, b in re.findall(r"in (\d+)  out (\d+)", block)][: len(route.stages)]
-        from_trace = [(counted[(route.name, i, TraceKind.STAGE_IN)], counted[(route.name, i, TraceKind.STAGE_OUT)])
-                      for i in range(len(route.stages))]
-        assert shown == from_trace
-        assert from_trace[0][0] == 2, "two turns, two runs"
+        rows: list[tuple[int, ...]] = []
+        for route in app.state.routes.routes.values():
+            if route.bridge == "user":
+                continue  # not on the routes panel
+            from_trace = [tuple(counted[(route.name, i, kind)] for kind in COUNTED) for i in range(len(route.stages))]
+            assert shown_counts(screen, route.name, len(route.stages)) == from_trace, route.name
+            rows += from_trace
+        assert len(rows) >= 2
+        column = {"filtered": 2, "errors": 3}[nonzero]
+        assert any(row[column] for row in rows), f"the trace has {nonzero} to compare"
+        reply = next(r for r in app.state.routes.routes.values() if r.name.endswith(":UserStoppedSpeaking"))
+        assert counted[(reply.name, 0, TraceKind.STAGE_IN)] == len(turns), "one run per turn"
 
 
 async def test_event_log_filters_by_type_and_shows_lineage() -> None:
