@@ -213,7 +213,7 @@ class LineDebugger(App[None]):
     # -- actions -----------------------------------------------------------------------------
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(replaying=self.replaying))
 
     async def action_toggle_speaking(self) -> None:
         if self.session is not None:

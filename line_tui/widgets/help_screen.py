@@ -33,12 +33,19 @@ class HelpScreen(ModalScreen[None]):
     """
     BINDINGS = [Binding("escape,f1,q", "dismiss", "close")]
 
+    def __init__(self, replaying: bool = False) -> None:
+        super().__init__()
+        self.replaying = replaying
+
     def compose(self) -> ComposeResult:
         text = Text()
         text.append("line-tui keys\n\n", "bold")
         for key, what in HELP:
             text.append(f"{key:<10}", "bold cyan")
             text.append(f" {what}\n")
+        if self.replaying:
+            text.append("\nThis is a replay: typing, F2-F5 and F9 need a live call and do nothing here.\n",
+                        "yellow")
         text.append("\nEsc closes this screen.", "dim")
         with VerticalScroll():
             yield Static(text)

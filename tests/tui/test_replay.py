@@ -198,3 +198,7 @@ async def test_replay_says_it_is_read_only_and_hides_the_keys_of_a_live_call(tmp
         await pilot.pause()
         assert (replay.state.version, len(replay.screen_stack)) == before, "and those keys do nothing"
         assert replay.session is None and not replay._notifications
+        await pilot.press("f1")
+        await pilot.pause()
+        help_text = str(replay.screen.query_one(Static).render())
+        assert "This is a replay" in help_text and "F2-F5 and F9" in help_text
