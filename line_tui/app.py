@@ -59,7 +59,14 @@ class LineDebugger(App[None]):
     .panel { border: round $primary-darken-2; height: auto; }
     #conversation-box { height: 1fr; }
     #log-box { height: 1fr; }
+    /* Narrower than 130 cells, three columns would wrap every panel: two columns instead,
+       the routes column as wide as a stage row, conversation above metrics and events. */
+    Screen.-narrow #columns { layout: grid; grid-size: 2 2; grid-columns: 45 1fr; grid-rows: 1fr 1fr; }
+    Screen.-narrow #left { row-span: 2; width: 1fr; height: 1fr; }
+    Screen.-narrow #middle { width: 1fr; height: 1fr; }
+    Screen.-narrow #right { width: 1fr; height: 1fr; }
     """
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (130, "-wide")]
     BINDINGS = [
         Binding("f1", "help", "help"),
         Binding("f2", "toggle_speaking", "speak w/o text"),

@@ -23,6 +23,7 @@ from line_tui.scenarios.buffered import TokenNode
 from line_tui.widgets.format import Timings
 
 SIZE = (160, 48)
+NARROW_SIZE = (100, 30)  # below 130 columns the app lays its panels out in two columns
 THEME = "textual-dark"
 
 #: Abbreviations, a decimal and rich markup: the buffer must not split at "Dr." or "3.5", and
@@ -122,6 +123,7 @@ class DemoState:
     name: str
     build: Callable[[], LineDebugger]
     drive: Callable[[Pilot[None]], Awaitable[None]]
+    size: tuple[int, int] = SIZE
 
 
 def _app(pilot: Pilot[None]) -> LineDebugger:
@@ -178,5 +180,6 @@ STATES: dict[str, DemoState] = {
         DemoState("barge-in", lambda: make_app(stall_after=STALL_AFTER), _barge_in),
         DemoState("stage-error", lambda: make_app(entry=FRAGILE), _stage_error),
         DemoState("help", make_app, _help),
+        DemoState("barge-in-narrow", lambda: make_app(stall_after=STALL_AFTER), _barge_in, NARROW_SIZE),
     )
 }

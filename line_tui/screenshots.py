@@ -10,12 +10,12 @@ import asyncio
 import sys
 from pathlib import Path
 
-from line_tui.demo_states import SIZE, STATES, DemoState
+from line_tui.demo_states import STATES, DemoState
 
 
 async def shoot(state: DemoState, directory: Path) -> Path:
     app = state.build()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=state.size) as pilot:
         await state.drive(pilot)
         return Path(app.save_screenshot(f"{state.name}.svg", str(directory)))
 

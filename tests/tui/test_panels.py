@@ -1,5 +1,6 @@
-"""What the panels say, at the size the README documents (160x48): the routes panel's stage
-rows fit their column, and an interruption card does not repeat itself."""
+"""What the panels say: the routes panel's stage rows fit their column at the size the README
+documents (160x48) and in the two-column layout of narrower terminals, and an interruption card
+does not repeat itself."""
 
 from __future__ import annotations
 
@@ -24,12 +25,22 @@ def plain(widget: object) -> str:
     return str(widget.content.plain)  # type: ignore[attr-defined]
 
 
-async def test_each_stage_row_fits_the_routes_column_at_160x48(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("size", [SIZE, (129, 40), (100, 30), (80, 24)], ids=lambda size: "x".join(map(str, size)))
+async def test_each_stage_row_fits_the_routes_column(size: tuple[int, int], monkeypatch: pytest.MonkeyPatch) -> None:
     state = STATES["one-turn"]
     app = state.build()
     monkeypatch.setattr(Timings, "visible", True)  # real durations: the widest the row gets
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await state.drive(pilot)
+        narrow = size[0] < 130
+        assert app.screen.has_class("-narrow") is narrow
+        routes, conversation, metrics, log = (app.query_one(f"#{name}").region
+                                              for name in ("routes", "conversation", "metrics", "log"))
+        assert routes.right <= conversation.x and routes.right <= metrics.x, "routes on the left"
+        if narrow:  # two columns: the conversation above the metrics and the events
+            assert conversation.x == metrics.x == log.x and conversation.bottom <= metrics.y < log.y
+        else:  # three columns: the conversation in the middle
+            assert conversation.right <= metrics.x and metrics.x == log.x
         panel = app.query_one(RoutesPanel)
         width = panel.content_region.width
         widest = Text()
