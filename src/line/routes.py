@@ -725,8 +725,10 @@ class Route:
                             await self._stream_async(run, index + 1, out, result.__aiter__())
                         else:
                             await self._stream(run, index + 1, out, result)
-                    else:
-                        await self._feed(run, index + 1, out)
+                    else:  # a map or filter: a coroutine only if it must wait
+                        pending = self._feed_now(run, index + 1, out)
+                        if pending is not None:
+                            await pending
                 run.stage = index
                 run.awaiting = name
                 run.ticks += 1
