@@ -143,17 +143,10 @@ async def test_event_log_filters_by_type_and_shows_lineage() -> None:
         await settle(pilot, lambda: idle(app), "agent started")
         await pilot.press(*"hi", "enter")
         await settle(pilot, lambda: idle(app) and agent_turns(app)[-1].finished, "the reply finished")
-        while app.state.log.filter_type != "AgentResponse":
-            await pilot.press("f6")
-        await pilot.pause()
-        app.redraw(force=True)
+        lineage = await select_first_of(pilot, app, "AgentResponse")  # the first chunk
         log = plain(app.query_one(EventLogPanel))
-        assert "AgentResponse" in log and "UserTranscriptionRecei" not in log
-        await pilot.press("f8")  # select the first visible entry: the first chunk
-        await pilot.pause()
-        log = plain(app.query_one(EventLogPanel))
-        assert "lineage of" in log
-        lineage = log[log.index("lineage of"):]
+        listed = log[:log.index("lineage of")]
+        assert "AgentResponse" in listed and "UserTranscriptionRecei" not in listed, "filtered by type"
         assert "caused by" in lineage and "UserStoppedSpeaking" in lineage, "the chunk was caused by the turn's end"
 
 
