@@ -61,8 +61,10 @@ class LineDebugger(App[None]):
     #log-box { height: 1fr; }
     /* Narrower than 130 cells, three columns would wrap every panel: two columns instead,
        the routes column as wide as a stage row, conversation above metrics and events. */
-    Screen.-narrow #columns { layout: grid; grid-size: 2 2; grid-columns: 45 1fr; grid-rows: 1fr 1fr; }
+    Screen.-narrow #columns { layout: grid; grid-size: 2 2; grid-columns: 47 1fr; grid-rows: 1fr 1fr; }
     Screen.-narrow #left { row-span: 2; width: 1fr; height: 1fr; }
+    /* ...where the routes scroll in their own box, so buffers and interruptions stay in view. */
+    Screen.-narrow #routes-box { max-height: 55%; scrollbar-size-vertical: 1; }
     Screen.-narrow #middle { width: 1fr; height: 1fr; }
     Screen.-narrow #right { width: 1fr; height: 1fr; }
     """
@@ -101,7 +103,7 @@ class LineDebugger(App[None]):
         yield Header()
         with Horizontal(id="columns"):
             with VerticalScroll(id="left"):
-                yield _boxed(RoutesPanel(id="routes"), "routes")
+                yield _boxed(RoutesPanel(id="routes"), "routes", "routes-box")
                 yield _boxed(BuffersPanel(id="buffers"), "buffers")
                 yield _boxed(InterruptionsPanel(id="interruptions"), "interruptions")
             with VerticalScroll(id="middle"):

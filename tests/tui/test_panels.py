@@ -39,6 +39,9 @@ async def test_each_stage_row_fits_the_routes_column(size: tuple[int, int], monk
         assert routes.right <= conversation.x and routes.right <= metrics.x, "routes on the left"
         if narrow:  # two columns: the conversation above the metrics and the events
             assert conversation.x == metrics.x == log.x and conversation.bottom <= metrics.y < log.y
+            # The routes scroll in their own box: the interruption cards below stay in view.
+            cards = app.query_one("#interruptions").region
+            assert cards.x < conversation.x and cards.y < app.query_one("#speech").region.y
         else:  # three columns: the conversation in the middle
             assert conversation.right <= metrics.x and metrics.x == log.x
         panel = app.query_one(RoutesPanel)
