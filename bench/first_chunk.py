@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from bench.harness import Consumer, GcPhase, clean_text, now_ns, prepare
 from bench.report import Result, percentile
+from bench.throughput import plain_clean, plain_to_event
 from line import Bridge, Bus, Message
 from line.events import AgentResponse, UserStoppedSpeaking
 from line.llm import ScriptedLLM, ScriptRule
@@ -106,19 +107,11 @@ async def plain_samples(replies: int) -> list[float]:
             if chunk.text:
                 yield chunk.text
 
-    async def clean(items: AsyncIterator[str]) -> AsyncIterator[str]:
-        async for text in items:
-            yield clean_text(text)
-
-    async def to_event(items: AsyncIterator[str]) -> AsyncIterator[AgentResponse]:
-        async for text in items:
-            yield AgentResponse(content=text)
-
     samples: list[float] = []
     prepare()
     for index in range(replies + 20):
         clock.reset()
-        async for _ in to_event(clean(generate())):
+        async for _ in plain_to_event(plain_clean(generate())):
             clock.received()
         if index >= 20:
             samples.append(clock.sample_us())

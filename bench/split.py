@@ -18,11 +18,10 @@ import sys
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from bench.harness import TOKENS, Consumer, Go, now_ns, prepare
-from bench.throughput import baseline_rate, clean, source, to_event
-from line import Bridge, Bus, Message
+from bench.harness import TOKENS
+from bench.throughput import baseline_rate, clean, source, time_route, to_event
+from line import Message
 from line.events import AgentResponse
-from line.trace import TraceRecord
 
 CHUNKS = 50_000
 EVENTS = [AgentResponse(content=token) for token in TOKENS]
@@ -36,42 +35,7 @@ async def ready_events(message: Message) -> AsyncIterator[AgentResponse]:
 
 
 async def us_per_chunk(stages: list[Callable[[Message], Any]], consumer: bool, observe: bool) -> float:
-    bus = Bus()
-    agent = Bridge("agent")
-    route = agent.on(Go)
-    for stage in stages:
-        route = route.stream(stage)
-    route.broadcast()
-    bus.register_bridge("agent", agent)
-    received = 0
-    done = asyncio.Event()
-
-    def on_chunk(_: Message) -> None:
-        nonlocal received
-        received += 1
-        if received == CHUNKS:
-            done.set()
-
-    if consumer:
-        Consumer(bus, on_chunk)
-
-    def ignore(_: list[TraceRecord]) -> None:
-        pass
-
-    if observe:
-        bus.tracer.attach(ignore)
-    try:
-        await bus.start()
-        prepare()
-        started = now_ns()
-        await bus.publish(Go(n=CHUNKS), source="user")
-        if consumer:
-            await done.wait()
-        else:
-            await bus.wait_idle()
-        elapsed = now_ns() - started
-    finally:
-        await bus.cleanup()
+    elapsed, _ = await time_route(CHUNKS, stages, consumer, observe)
     return elapsed / CHUNKS / 1000
 
 

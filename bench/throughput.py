@@ -10,7 +10,8 @@ Both do the same per-chunk work: pick a token, ``str.replace``, build an ``Agent
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 from bench.harness import TOKENS, Consumer, Go, clean_text, now_ns, prepare
 from bench.report import Result
@@ -100,17 +101,26 @@ async def floor_rate(n: int) -> float:
     return n / (elapsed / 1e9)
 
 
-def build(bus: Bus) -> None:
-    """The benchmark route on ``bus`` (shared with the stability figure)."""
+STAGES: tuple[Callable[[Message], Any], ...] = (source, clean, to_event)
+
+
+def build(bus: Bus, stages: Sequence[Callable[[Message], Any]] = STAGES) -> None:
+    """The benchmark route on ``bus``, ``agent.on(Go).stream(stage)...broadcast()`` (shared
+    with the stability figure and ``bench.split``)."""
     agent = Bridge("agent")
-    agent.on(Go).stream(source).stream(clean).stream(to_event).broadcast()
+    route = agent.on(Go)
+    for stage in stages:
+        route = route.stream(stage)
+    route.broadcast()
     bus.register_bridge("agent", agent)
 
 
-async def line_rate(n: int, observe: bool) -> tuple[float, int]:
-    """Chunks/s through ``line``; with ``observe`` a cheap callback observer counts the records."""
+async def time_route(n: int, stages: Sequence[Callable[[Message], Any]] = STAGES, consumer: bool = True,
+                     observe: bool = False) -> tuple[int, int]:
+    """Nanoseconds to push ``n`` chunks through the route to a consumer (without one: until the
+    bus is idle), and the trace records a cheap counting observer saw (with ``observe``)."""
     bus = Bus()
-    build(bus)
+    build(bus, stages)
     received = 0
     done = asyncio.Event()
 
@@ -120,7 +130,8 @@ async def line_rate(n: int, observe: bool) -> tuple[float, int]:
         if received == n:
             done.set()
 
-    Consumer(bus, on_chunk)
+    if consumer:
+        Consumer(bus, on_chunk)
     records = 0
 
     def count_records(batch: list[TraceRecord]) -> None:
@@ -134,10 +145,16 @@ async def line_rate(n: int, observe: bool) -> tuple[float, int]:
         prepare()
         started = now_ns()
         await bus.publish(Go(n=n), source="user")
-        await done.wait()
+        await (done.wait() if consumer else bus.wait_idle())
         elapsed = now_ns() - started
     finally:
         await bus.cleanup()
+    return elapsed, records
+
+
+async def line_rate(n: int, observe: bool) -> tuple[float, int]:
+    """Chunks/s of figure 1 through ``line``, and the trace records an observer saw."""
+    elapsed, records = await time_route(n, observe=observe)
     return n / (elapsed / 1e9), records
 
 

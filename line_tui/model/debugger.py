@@ -20,9 +20,10 @@ class DebuggerState:
     routes: RoutesModel = field(default_factory=RoutesModel)
     conversation: ConversationModel = field(default_factory=ConversationModel)
     buffers: BuffersModel = field(default_factory=BuffersModel)
-    interruptions: InterruptionsModel = field(default_factory=InterruptionsModel)
     log: EventLogModel = field(default_factory=EventLogModel)
     stats: Metrics = field(default_factory=Metrics)
+    #: The cards are ``stats``' own interruption fold: made in ``__post_init__``.
+    interruptions: InterruptionsModel = field(init=False)
     ids: Numbering = field(default_factory=Numbering)
     version: int = 0  # bumped per batch; widgets redraw only when it changed
     records_seen: int = 0
@@ -36,6 +37,9 @@ class DebuggerState:
     origin_ns: int | None = None
     _handlers: dict[TraceKind, Callable[[TraceRecord], None]] | None = field(
         default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.interruptions = InterruptionsModel(self.stats)
 
     def feed(self, records: Iterable[TraceRecord]) -> None:
         batch = records if isinstance(records, list) else list(records)
@@ -59,7 +63,6 @@ class DebuggerState:
         """One function per record kind doing what every model does with it (kinds no model
         uses are absent): a dict lookup per record instead of every model testing the kind."""
         routes, conversation, log = self.routes, self.conversation, self.log
-        interruptions = self.interruptions.feed
         handlers = routes.handlers()
         ids = self.ids
 
@@ -88,7 +91,7 @@ class DebuggerState:
         def interrupt_accepted(record: TraceRecord) -> None:
             buffered = self.buffers.last_contents_of_run(record.run_id) if record.run_id else ""
             conversation.interrupt_accepted(record, buffered)
-            self.interruptions.feed(record, buffered)
+            self.interruptions.accepted(record.run_id, buffered)
 
         def error(record: TraceRecord) -> None:
             routes.error(record)
@@ -111,12 +114,9 @@ class DebuggerState:
             TraceKind.BUS_DELIVER: conversation.delivered,
             TraceKind.BUS_DROP: both(routes.dropped, conversation.dropped),
             TraceKind.ROUTE_DEFINED: both(routes.define, conversation.route_defined),
-            TraceKind.RUN_FINISHED: both(routes.run_finished, interruptions, conversation.run_finished),
+            TraceKind.RUN_FINISHED: both(routes.run_finished, conversation.run_finished),
             TraceKind.INTERRUPT_ACCEPTED: interrupt_accepted,
-            TraceKind.INTERRUPT_LANDED: both(routes.interrupt_landed, interruptions),
-            TraceKind.INTERRUPT_CLOSED: interruptions,
-            TraceKind.HANDLER_STARTED: interruptions,
-            TraceKind.HANDLER_FINISHED: interruptions,
+            TraceKind.INTERRUPT_LANDED: routes.interrupt_landed,
             TraceKind.BUFFER: self.buffers.feed,
             TraceKind.ERROR: error,
             TraceKind.PIPELINE_PAUSED: paused,
@@ -128,7 +128,7 @@ class DebuggerState:
     def new_call(self) -> None:
         """Forget the conversation and its cards; keep route definitions and counters."""
         self.conversation.clear()
-        self.interruptions.cards.clear()
+        self.interruptions.clear()
         self.log.clear()
         self.buffers.buffers.clear()
         self.errors.clear()

@@ -27,15 +27,16 @@ class InterruptionsPanel(Panel):
             if card.awaiting and card.awaiting != card.stage_name:  # the stage itself: said already
                 text.append(f" (awaiting {card.awaiting})", "dim")
             text.append("\n")
-            text.append(f"  closed in {duration(card.close_ns)}  handler done in {duration(card.handler_ns)}")
+            text.append(f"  closed in {duration(card.closed_ns)}  handler done in {duration(card.handler_ns)}")
             if card.handler_ok is False:
                 text.append("  handler failed", "bold red")
             text.append("\n")
             delivered = "?" if card.delivered is None else str(card.delivered)
             cut = "?" if card.cut is None else str(card.cut)
             text.append(f"  delivered {delivered} chunks, cut {cut} queued", "yellow")
-            if card.buffered_cut:
-                text.append(f" + {len(card.buffered_cut)} chars in buffers", "yellow")
+            buffered_cut = state.interruptions.buffered_cut(card)
+            if buffered_cut:
+                text.append(f" + {len(buffered_cut)} chars in buffers", "yellow")
             text.append("\n")
         if not text:
             text.append("no interruptions yet: type while the agent speaks", "dim")

@@ -80,7 +80,7 @@ async def test_barge_in_splits_delivered_and_cut(barge_in: tuple[list[TraceRecor
     card = state.interruptions.cards[-1]
     assert card.trigger == "UserStartedSpeaking" and card.stage_name == "TokenNode.generate"
     assert card.delivered == 1 and card.cut == 0 and card.handler_ok is True
-    assert card.close_ns is not None and card.handler_ns is not None and card.close_ns <= card.handler_ns
+    assert card.closed_ns is not None and card.handler_ns is not None and card.closed_ns <= card.handler_ns
     assert llm.streams[-1].cancelled
     buffer = next(iter(state.buffers.buffers.values()))
     assert buffer.contents == "", "the buffer was emptied when its generator closed"
